@@ -1,0 +1,148 @@
+/* rs_decode.h - L2-L4 packet decoding into a zero-copy view of the frame.
+ *
+ * decode/ turns one captured frame (Ethernet, 802.1Q/802.1ad, Linux cooked
+ * SLL/SLL2, raw IPv4/IPv6) into a struct rs_pkt whose pointers go into the
+ * frame itself.  It never reads past caplen, never allocates and never copies
+ * payload.  Every malformed case is counted by reason in the caller's
+ * per-thread struct rs_decode_stats.  Thread-safe: no global state.
+ */
+#ifndef RS_DECODE_H
+#define RS_DECODE_H
+
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Link types we decode: values are the pcap LINKTYPE_* numbers. */
+enum rs_linktype {
+	RS_LINKTYPE_NULL = 0,       /* BSD loopback: 4-byte host-order family */
+	RS_LINKTYPE_ETHERNET = 1,
+	RS_LINKTYPE_RAW = 101,      /* raw IP, version from the first nibble */
+	RS_LINKTYPE_LINUX_SLL = 113,
+	RS_LINKTYPE_IPV4 = 228,
+	RS_LINKTYPE_IPV6 = 229,
+	RS_LINKTYPE_LINUX_SLL2 = 276,
+};
+
+/* Why a frame could not be decoded completely.  Order is ABI for the
+ * summary JSON: append only.  RS_DERR_NONE is success. */
+enum rs_decode_err {
+	RS_DERR_NONE = 0,
+	RS_DERR_LINKTYPE,        /* link type we do not decode */
+	RS_DERR_CAPLEN,          /* caplen > wirelen, or zero-length frame */
+	RS_DERR_ETH_TRUNC,       /* shorter than an Ethernet header */
+	RS_DERR_VLAN_TRUNC,      /* 802.1Q/802.1ad tag cut short */
+	RS_DERR_VLAN_DEPTH,      /* more stacked tags than we follow */
+	RS_DERR_SLL_TRUNC,       /* Linux cooked header cut short */
+	RS_DERR_IP_VERSION,      /* version nibble disagrees with ethertype */
+	RS_DERR_IPV4_TRUNC,      /* shorter than 20 bytes */
+	RS_DERR_IPV4_HLEN,       /* IHL < 5 or beyond the captured bytes */
+	RS_DERR_IPV4_TOTLEN,     /* total length < IHL*4 */
+	RS_DERR_IPV4_OPT,        /* an option's length runs past the header */
+	RS_DERR_IPV6_TRUNC,      /* shorter than 40 bytes */
+	RS_DERR_IPV6_EXT,        /* extension header cut short or too many */
+	RS_DERR_TCP_TRUNC,       /* shorter than 20 bytes */
+	RS_DERR_TCP_HLEN,        /* data offset < 5 or past the segment */
+	RS_DERR_TCP_OPT,         /* an option's length is invalid */
+	RS_DERR_UDP_TRUNC,       /* shorter than 8 bytes */
+	RS_DERR_UDP_LEN,         /* length field < 8 or > IP payload */
+	RS_DERR_ICMP_TRUNC,      /* shorter than 4 bytes (ICMP or ICMPv6) */
+	RS_DERR__COUNT
+};
+
+/* Stable snake_case name of a reason, for logs and the summary JSON. */
+const char *rs_decode_err_name(enum rs_decode_err e);
+
+/* rs_pkt.flags */
+enum {
+	RS_PKT_FRAGMENT = 1u << 0,  /* IPv4 MF/offset or IPv6 fragment header */
+	RS_PKT_FRAG_FIRST = 1u << 1,/* offset 0 fragment: L4 header present */
+	RS_PKT_IPV4_OPTS = 1u << 2,
+	RS_PKT_IPV6_EXT = 1u << 3,
+	RS_PKT_L3_TRUNC = 1u << 4,  /* IP total length > captured bytes (snaplen) */
+	RS_PKT_VLAN_HW = 1u << 5,   /* tag restored from ring metadata */
+	RS_PKT_OUTGOING = 1u << 6,  /* SLL/ring says we sent it */
+};
+
+#define RS_MAX_VLAN 2   /* 802.1ad outer + 802.1Q inner */
+
+struct rs_tcp_opts {
+	uint16_t mss;
+	uint8_t wscale;
+	uint8_t sack_blocks;        /* number of valid entries in sack[] */
+	uint32_t tsval, tsecr;
+	uint32_t sack[4][2];        /* left, right edges (host order) */
+	uint8_t has_mss : 1, has_wscale : 1, sack_permitted : 1, has_ts : 1;
+};
+
+/* The decoded view.  Every pointer points into the frame given to
+ * rs_decode() and is valid only as long as that frame is. */
+struct rs_pkt {
+	const uint8_t *frame;
+	uint32_t caplen, wirelen;
+	uint64_t ts_ns;             /* filled by the caller, not by rs_decode */
+
+	uint16_t flags;             /* RS_PKT_* */
+	uint16_t ethertype;         /* innermost, host order; 0 for raw IP */
+	uint8_t vlan_count;
+	uint16_t vlan_id[RS_MAX_VLAN]; /* outermost first, 12-bit VID */
+
+	uint8_t ip_version;         /* 4, 6, or 0 for non-IP */
+	uint8_t ttl;
+	uint8_t l4proto;            /* IPPROTO_* of the final header; 0 if none */
+	uint8_t addr_len;           /* 4 or 16 */
+	uint8_t src[16], dst[16];   /* network order; IPv4 in the first 4 bytes */
+	const uint8_t *l3;          /* IP header */
+	const uint8_t *l4;          /* L4 header, NULL for non-first fragments */
+	uint32_t l3_len;            /* IP datagram bytes present (header+payload) */
+	uint32_t ip_id;             /* IPv4 id or IPv6 fragment id */
+	uint16_t frag_offset;       /* in bytes */
+
+	uint16_t sport, dport;      /* host order, TCP/UDP */
+	uint32_t seq, ack;          /* TCP, host order */
+	uint16_t window;            /* TCP raw window (unscaled) */
+	uint8_t tcp_flags;          /* FIN=0x01 SYN=0x02 RST=0x04 PSH ACK URG ECE CWR */
+	struct rs_tcp_opts tcpopt;
+	uint8_t icmp_type, icmp_code;
+
+	const uint8_t *payload;     /* L4 payload (TCP/UDP data) */
+	uint32_t payload_len;       /* bytes present, bounded by caplen and IP length */
+};
+
+#define RS_TCP_FIN 0x01
+#define RS_TCP_SYN 0x02
+#define RS_TCP_RST 0x04
+#define RS_TCP_PSH 0x08
+#define RS_TCP_ACK 0x10
+#define RS_TCP_URG 0x20
+
+/* Per-thread counters, one cache line apart so workers never share lines.
+ * Summed by the reporter with rs_decode_stats_add(). */
+struct rs_decode_stats {
+	alignas(64) uint64_t packets;   /* frames given to rs_decode */
+	uint64_t bytes;                 /* wire bytes of those frames */
+	uint64_t ipv4, ipv6, tcp, udp, icmp, icmpv6, vlan, fragments;
+	uint64_t other_l3, other_l4;
+	uint64_t errors;                /* frames with any decode error */
+	uint64_t err[RS_DERR__COUNT];
+};
+
+/* Decode one frame of link type `linktype` into *p.
+ * Returns RS_DERR_NONE (0) on success, or the reason the frame is malformed;
+ * on error *p holds whatever layers decoded before the damage.  Either way
+ * the frame is counted in *st (may be NULL).  Reads only frame[0..caplen). */
+enum rs_decode_err rs_decode(struct rs_pkt *p, int linktype,
+			     const uint8_t *frame, uint32_t caplen,
+			     uint32_t wirelen, struct rs_decode_stats *st);
+
+/* dst += src, field by field. */
+void rs_decode_stats_add(struct rs_decode_stats *dst,
+			 const struct rs_decode_stats *src);
+
+/* Format p's addresses as text ("198.18.0.1", "2001:db8::1").
+ * buf needs 46 bytes (INET6_ADDRSTRLEN).  Returns buf. */
+const char *rs_addr_str(const uint8_t *addr, uint8_t addr_len, char *buf,
+			size_t len);
+
+#endif /* RS_DECODE_H */
