@@ -1,0 +1,122 @@
+/* pcapfile_impl.h - private state of the capture-file reader (pcap, pcapng). */
+#ifndef RS_PCAPFILE_IMPL_H
+#define RS_PCAPFILE_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "rs_capture.h"
+
+/* Record and block headers sit at any byte offset, so every field is read
+ * through memcpy (no unaligned loads) and swapped when the file's byte order
+ * differs from ours. */
+static inline uint16_t rs_rd16(const uint8_t *p, bool swap)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return swap ? __builtin_bswap16(v) : v;
+}
+
+static inline uint32_t rs_rd32(const uint8_t *p, bool swap)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return swap ? __builtin_bswap32(v) : v;
+}
+
+static inline uint64_t rs_rd64(const uint8_t *p, bool swap)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return swap ? __builtin_bswap64(v) : v;
+}
+
+/* One pcapng interface (IDB) of the current section. */
+struct rs_ng_if {
+	int linktype;
+	uint32_t snaplen;
+	uint64_t units;           /* timestamp units per second (10^n or 2^n) */
+	int64_t offset_s;         /* if_tsoffset, seconds */
+};
+
+/* A mapping replaced by rs_file_remap(); frames may still point into it. */
+struct rs_old_map {
+	void *addr;
+	size_t len;
+};
+
+struct rs_file {
+	/* The bytes we parse: [base, base + len).  Nothing beyond is read. */
+	const uint8_t *base;
+	size_t len;
+	void *map;                /* current mmap of the file, or NULL */
+	size_t maplen;
+	uint8_t *buf;             /* owned copy of a stream (stdin, FIFO) */
+	struct rs_old_map *old;   /* superseded mappings, unmapped at close */
+	size_t nold;
+	int fd;                   /* regular file kept open to remap; else -1 */
+
+	uint64_t pos;             /* offset of the next record / block */
+	int err;                  /* sticky negative errno once damaged */
+	bool err_eof;             /* damage was "ran past the end of data" */
+	enum rs_file_format fmt;
+	char *name;               /* path as given, or "<stdin>" */
+	char errbuf[RS_CAPTURE_ERRLEN];
+
+	int linktype;             /* first interface (-1: none seen yet) */
+	uint32_t snaplen;
+
+	/* classic pcap */
+	bool pcap_swap;
+	uint16_t pcap_minor;      /* < 2.3 stored len before caplen */
+	uint32_t pcap_ts_mult;    /* 1000 (usec) or 1 (nsec) */
+
+	/* pcapng: the current section */
+	bool ng_swap;
+	uint32_t ng_nif;
+	uint32_t ng_cap;
+	struct rs_ng_if *ng_ifs;
+};
+
+#define RS_PCAP_MAGIC_US 0xa1b2c3d4u
+#define RS_PCAP_MAGIC_NS 0xa1b23c4du
+#define RS_NG_SHB 0x0a0d0d0au
+#define RS_NG_BOM 0x1a2b3c4du
+
+/* Record damage at byte `off`: formats "<name>: offset <off>: <msg>" into
+ * f->errbuf, makes `err` sticky and returns it.  `eof` marks damage that is
+ * only the data ending too early (a growing file may complete it). */
+int rs_file_fail(struct rs_file *f, int err, uint64_t off, bool eof,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Format parsers (file_pcap.c, file_pcapng.c).  *_open parses the file
+ * header at offset 0 and sets f->pos past it; *_next returns 1 with a frame,
+ * 0 at the end of the data, or the error from rs_file_fail(). */
+int rs_pcap_open(struct rs_file *f);
+int rs_pcap_next(struct rs_file *f, struct rs_frame *fr);
+int rs_ng_open(struct rs_file *f);
+int rs_ng_next(struct rs_file *f, struct rs_frame *fr);
+
+/* Parse `len` bytes at `data` as a capture file named `name` (for
+ * messages).  The bytes are not copied: they must outlive the rs_file.
+ * Same returns and ownership as rs_file_open().  Used by tests (exact-size
+ * buffers let ASan catch any over-read) and by callers holding a buffer. */
+int rs_file_open_mem(struct rs_file **out, const char *name,
+		     const void *data, size_t len, char *err, size_t errlen);
+
+/* Pick up bytes appended to a regular file since it was opened (for a later
+ * --watch).  Grows the mapping in place when it can, else maps the file anew
+ * and keeps the old mapping until rs_file_close(), so frames already returned
+ * stay valid.  If rs_file_next() had stopped on a record cut short by the end
+ * of the data, that error is cleared and the record is read again.
+ * Returns 1 if the data grew, 0 if not, -EOPNOTSUPP for streams and memory,
+ * or another negative errno (the file is unchanged then).  The file must
+ * not shrink while mapped: reading a page past its new end raises SIGBUS. */
+int rs_file_remap(struct rs_file *f);
+
+#endif /* RS_PCAPFILE_IMPL_H */
