@@ -18,7 +18,10 @@
 enum rs_linktype {
 	RS_LINKTYPE_NULL = 0,       /* BSD loopback: 4-byte host-order family */
 	RS_LINKTYPE_ETHERNET = 1,
+	RS_LINKTYPE_DLT_RAW = 12,   /* DLT_RAW as some writers store it: raw IP */
+	RS_LINKTYPE_DLT_RAW_OBSD = 14, /* OpenBSD's DLT_RAW: raw IP */
 	RS_LINKTYPE_RAW = 101,      /* raw IP, version from the first nibble */
+	RS_LINKTYPE_LOOP = 108,     /* OpenBSD loopback: 4-byte big-endian family */
 	RS_LINKTYPE_LINUX_SLL = 113,
 	RS_LINKTYPE_IPV4 = 228,
 	RS_LINKTYPE_IPV6 = 229,
@@ -42,12 +45,13 @@ enum rs_decode_err {
 	RS_DERR_IPV4_OPT,        /* an option's length runs past the header */
 	RS_DERR_IPV6_TRUNC,      /* shorter than 40 bytes */
 	RS_DERR_IPV6_EXT,        /* extension header cut short or too many */
-	RS_DERR_TCP_TRUNC,       /* shorter than 20 bytes */
+	RS_DERR_TCP_TRUNC,       /* shorter than 20 bytes, or options cut by snaplen */
 	RS_DERR_TCP_HLEN,        /* data offset < 5 or past the segment */
 	RS_DERR_TCP_OPT,         /* an option's length is invalid */
 	RS_DERR_UDP_TRUNC,       /* shorter than 8 bytes */
 	RS_DERR_UDP_LEN,         /* length field < 8 or > IP payload */
 	RS_DERR_ICMP_TRUNC,      /* shorter than 4 bytes (ICMP or ICMPv6) */
+	RS_DERR_NULL_TRUNC,      /* BSD loopback family field cut short */
 	RS_DERR__COUNT
 };
 
@@ -90,11 +94,15 @@ struct rs_pkt {
 
 	uint8_t ip_version;         /* 4, 6, or 0 for non-IP */
 	uint8_t ttl;
-	uint8_t l4proto;            /* IPPROTO_* of the final header; 0 if none */
+	uint8_t l4proto;            /* IPPROTO_* of the final header (after IPv6
+				     * extensions; also set for non-first
+				     * fragments); 0 if not IP */
 	uint8_t addr_len;           /* 4 or 16 */
-	uint8_t src[16], dst[16];   /* network order; IPv4 in the first 4 bytes */
+	uint8_t src[16], dst[16];   /* network order; IPv4 in the first 4 bytes,
+				     * the rest zero (hash all 16 freely) */
 	const uint8_t *l3;          /* IP header */
-	const uint8_t *l4;          /* L4 header, NULL for non-first fragments */
+	const uint8_t *l4;          /* L4 header (also ESP, GRE, ...), NULL for
+				     * non-first fragments and no-next-header */
 	uint32_t l3_len;            /* IP datagram bytes present (header+payload) */
 	uint32_t ip_id;             /* IPv4 id or IPv6 fragment id */
 	uint16_t frag_offset;       /* in bytes */
@@ -106,7 +114,8 @@ struct rs_pkt {
 	struct rs_tcp_opts tcpopt;
 	uint8_t icmp_type, icmp_code;
 
-	const uint8_t *payload;     /* L4 payload (TCP/UDP data) */
+	const uint8_t *payload;     /* L4 payload (TCP/UDP data; ICMP: after the
+				     * 4-byte type/code/checksum); else NULL */
 	uint32_t payload_len;       /* bytes present, bounded by caplen and IP length */
 };
 
@@ -118,7 +127,17 @@ struct rs_pkt {
 #define RS_TCP_URG 0x20
 
 /* Per-thread counters, one cache line apart so workers never share lines.
- * Summed by the reporter with rs_decode_stats_add(). */
+ * Summed by the reporter with rs_decode_stats_add().
+ * A protocol counts as soon as its fixed header was captured, even if a
+ * later check of that header fails (as a tshark display filter matches a
+ * malformed layer): ipv4/ipv6 = 20/40 bytes with the right version, tcp = 20
+ * bytes, udp = 8, icmp/icmpv6 = 4 (IP protocol 1/58 in either IP version),
+ * L4 only in unfragmented datagrams and first fragments.  vlan = at least
+ * one tag (frame or restored).  fragments = RS_PKT_FRAGMENT.  other_l3 =
+ * decoded link layer carrying neither IPv4 nor IPv6 (ARP, LLC, ...).
+ * other_l4 = IP datagram or first fragment whose final header is not
+ * TCP/UDP/ICMP/ICMPv6 (ESP, no-next-header, GRE, ...).  errors = frames
+ * whose rs_decode returned non-zero, err[reason] the same by reason. */
 struct rs_decode_stats {
 	alignas(64) uint64_t packets;   /* frames given to rs_decode */
 	uint64_t bytes;                 /* wire bytes of those frames */
@@ -130,11 +149,35 @@ struct rs_decode_stats {
 
 /* Decode one frame of link type `linktype` into *p.
  * Returns RS_DERR_NONE (0) on success, or the reason the frame is malformed;
- * on error *p holds whatever layers decoded before the damage.  Either way
- * the frame is counted in *st (may be NULL).  Reads only frame[0..caplen). */
+ * on error *p holds whatever layers decoded before the damage (payload is
+ * then NULL/0).  Either way the frame is counted in *st (may be NULL).
+ * Reads only frame[0..caplen).  Every field of *p except ts_ns is written
+ * (zero when absent), so *p needs no clearing beforehand; ts_ns is left
+ * alone for the caller.  Allocates nothing, no global state: call from any
+ * number of threads, each with its own *p and *st. */
 enum rs_decode_err rs_decode(struct rs_pkt *p, int linktype,
 			     const uint8_t *frame, uint32_t caplen,
 			     uint32_t wirelen, struct rs_decode_stats *st);
+
+/* What a live ring knows about a frame that the frame itself no longer says.
+ * Fill it straight from struct rs_frame (capture/); all-zero = nothing. */
+struct rs_decode_meta {
+	uint16_t vlan_tci;          /* tag the kernel stripped (tp_vlan_tci) */
+	uint16_t vlan_tpid;         /* its TPID (informational; 0 = 0x8100) */
+	bool vlan_valid;            /* TP_STATUS_VLAN_VALID: vlan_tci is a tag */
+	uint8_t pkttype;            /* sll_pkttype; PACKET_OUTGOING (4) sets
+				     * RS_PKT_OUTGOING */
+};
+
+/* rs_decode() with ring metadata (meta may be NULL = rs_decode()).  A valid
+ * stripped tag becomes the outermost tag: vlan_id[0], RS_PKT_VLAN_HW set,
+ * counted in vlan and in the RS_MAX_VLAN depth limit, any tags still in the
+ * frame following it (the kernel strips only the outer one). */
+enum rs_decode_err rs_decode_ex(struct rs_pkt *p, int linktype,
+				const uint8_t *frame, uint32_t caplen,
+				uint32_t wirelen,
+				const struct rs_decode_meta *meta,
+				struct rs_decode_stats *st);
 
 /* dst += src, field by field. */
 void rs_decode_stats_add(struct rs_decode_stats *dst,
@@ -144,5 +187,6 @@ void rs_decode_stats_add(struct rs_decode_stats *dst,
  * buf needs 46 bytes (INET6_ADDRSTRLEN).  Returns buf. */
 const char *rs_addr_str(const uint8_t *addr, uint8_t addr_len, char *buf,
 			size_t len);
+/* (A bad addr_len or a too small buf gives "" when len > 0.) */
 
 #endif /* RS_DECODE_H */
