@@ -140,6 +140,23 @@ static int file_map(struct rs_file *f, off_t size)
 	return 0;
 }
 
+/* Standard input: a redirected regular file (`-r - < x.pcap`) is mapped
+ * like any file, through our own descriptor; a pipe is read to its end. */
+static int file_load_stdin(struct rs_file *f)
+{
+	struct stat st;
+
+	if (fstat(STDIN_FILENO, &st) < 0)
+		return fail_sys(f, -errno, "cannot stat");
+	/* Mapping needs offset 0; a shell may have read part of it already. */
+	if (!S_ISREG(st.st_mode) || lseek(STDIN_FILENO, 0, SEEK_CUR) != 0)
+		return file_slurp(f, STDIN_FILENO);
+	f->fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+	if (f->fd < 0)
+		return fail_sys(f, -errno, "cannot duplicate");
+	return file_map(f, st.st_size);
+}
+
 /* Get the bytes of `path`: regular files are mapped, streams are slurped,
  * directories refused. */
 static int file_load(struct rs_file *f, const char *path)
@@ -148,7 +165,7 @@ static int file_load(struct rs_file *f, const char *path)
 	int rc;
 
 	if (strcmp(path, "-") == 0)
-		return file_slurp(f, STDIN_FILENO);
+		return file_load_stdin(f);
 	f->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (f->fd < 0)
 		return fail_sys(f, -errno, "cannot open");

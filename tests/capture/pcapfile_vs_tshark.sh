@@ -66,13 +66,26 @@ mergecap -F pcapng -w merged.pcapng eth.pcap raw_be.pcap t2p.pcap
 # Concatenated pcapng files are one file of several sections.
 cat eth.pcapng raw_snap200.pcapng t2p.pcapng > three_sections.pcapng
 
+files=(eth.pcap raw_be.pcap eth_ns.pcap eth.pcapng eth_ns.pcapng
+       eth_snap96.pcap raw_snap200.pcapng t2p.pcap t2p.pcapng merged.pcapng
+       three_sections.pcapng)
+# tcpdump's own writer, in nanoseconds too, when it is installed.
+if command -v tcpdump >/dev/null; then
+	tcpdump -r eth.pcap -w td.pcap 2>/dev/null
+	tcpdump --time-stamp-precision=nano -r eth_ns.pcap -w td_ns.pcap \
+		2>/dev/null
+	files+=(td.pcap td_ns.pcap)
+fi
+
 fail=0
-check() { # FILE [how] - how=stdin reads it through "-"
+check() { # FILE [how] - how=stdin|pipe reads it through "-"
 	local f=$1 how=${2:-path}
 	tshark -r "$f" -T fields -e frame.time_epoch -e frame.cap_len \
 		-e frame.len 2>/dev/null > "$f.want"
 	if [ "$how" = stdin ]; then
 		"$dump" - < "$f" > "$f.got"
+	elif [ "$how" = pipe ]; then
+		cat "$f" | "$dump" - > "$f.got"
 	else
 		"$dump" "$f" > "$f.got"
 	fi
@@ -85,13 +98,12 @@ check() { # FILE [how] - how=stdin reads it through "-"
 	fi
 }
 
-for f in eth.pcap raw_be.pcap eth_ns.pcap eth.pcapng eth_ns.pcapng \
-	 eth_snap96.pcap raw_snap200.pcapng t2p.pcap t2p.pcapng \
-	 merged.pcapng three_sections.pcapng; do
+for f in "${files[@]}"; do
 	check "$f"
 done
-check merged.pcapng stdin
-check eth_ns.pcap stdin
+check merged.pcapng pipe
+check eth_ns.pcap pipe
+check three_sections.pcapng stdin
 [ "$(head -c 4 t2p.pcap | od -An -tx1 | tr -d ' ')" = d4c3b2a1 ] ||
 	{ echo "FAIL t2p.pcap is not a classic pcap"; fail=1; }
 

@@ -742,9 +742,40 @@ static void t_stdin_pcap(void **state)
 	pid = stdin_from(b.p, b.len, &saved);
 	f = open_ok("-");
 	assert_int_equal(rs_file_format(f), RS_FMT_PCAP);
+	assert_null(f->map);    /* a pipe is copied once */
+	assert_non_null(f->buf);
 	check_big_pcap(f);
 	rs_file_close(f);
 	stdin_restore(saved, pid);
+	cb_free(&b);
+}
+
+/* Stdin redirected from a regular file is mapped, not copied. */
+static void t_stdin_regular_file(void **state)
+{
+	struct rs_file *f;
+	struct cb b;
+	char *path;
+	int saved, fd;
+
+	(void)state;
+	build_big_pcap(&b);
+	path = cb_write_tmp(b.p, b.len, "stdin");
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	saved = dup(STDIN_FILENO);
+	assert_true(dup2(fd, STDIN_FILENO) == STDIN_FILENO);
+	close(fd);
+	f = open_ok("-");
+	assert_non_null(f->map);
+	assert_null(f->buf);
+	check_big_pcap(f);
+	rs_file_close(f);
+	/* Our descriptor was a duplicate: stdin itself is still open. */
+	assert_int_equal(fcntl(STDIN_FILENO, F_GETFD), 0);
+	assert_true(dup2(saved, STDIN_FILENO) == STDIN_FILENO);
+	close(saved);
+	tmp_remove(path);
 	cb_free(&b);
 }
 
@@ -924,6 +955,7 @@ int main(void)
 		cmocka_unit_test(t_ng_spb),
 		cmocka_unit_test(t_ng_first_interface),
 		cmocka_unit_test(t_stdin_pcap),
+		cmocka_unit_test(t_stdin_regular_file),
 		cmocka_unit_test(t_stdin_pcapng_damaged),
 		cmocka_unit_test(t_stdin_empty),
 		cmocka_unit_test(t_fifo),
