@@ -50,6 +50,7 @@ struct rs_old_map {
 	size_t len;
 };
 
+/* One reader, used by one thread at a time (nothing in it is shared). */
 struct rs_file {
 	/* The bytes we parse: [base, base + len).  Nothing beyond is read. */
 	const uint8_t *base;
