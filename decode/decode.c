@@ -329,6 +329,9 @@ static derr dec_ipv6(struct rs_pkt *p, const uint8_t *b, uint32_t cap,
 				p->flags |= RS_PKT_FRAGMENT;
 				p->frag_offset = fo & 0xfff8;
 				if (p->frag_offset) {
+					/* (a second fragment header may
+					 * follow a first-fragment one) */
+					p->flags &= (uint16_t)~RS_PKT_FRAG_FIRST;
 					p->l4proto = nh;
 					return RS_DERR_NONE;
 				}
