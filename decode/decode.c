@@ -253,21 +253,23 @@ static derr dec_ipv4(struct rs_pkt *p, const uint8_t *b, uint32_t cap,
 		p->flags |= RS_PKT_L3_TRUNC;
 	}
 	p->l3_len = present;
+	/* A bad option is reported, but IHL still says where L4 starts:
+	 * decode on, as tshark does, so the counters agree with it. */
+	derr eopt = RS_DERR_NONE;
 	if (unlikely(hlen > IPV4_MIN_HLEN)) {
 		p->flags |= RS_PKT_IPV4_OPTS;
-		derr e = ipv4_options(b + IPV4_MIN_HLEN, hlen - IPV4_MIN_HLEN);
-		if (e)
-			return e;
+		eopt = ipv4_options(b + IPV4_MIN_HLEN, hlen - IPV4_MIN_HLEN);
 	}
 	uint16_t off = rd16(b + 6);
 	if (unlikely(off & 0x3fff)) {           /* MF or an offset */
 		p->flags |= RS_PKT_FRAGMENT;
 		p->frag_offset = (uint16_t)((off & 0x1fff) << 3);
 		if (p->frag_offset)
-			return RS_DERR_NONE;    /* no L4 header here */
+			return eopt;            /* no L4 header here */
 		p->flags |= RS_PKT_FRAG_FIRST;
 	}
-	return dec_l4(p, b[9], b + hlen, present - hlen, tot - hlen, cnt);
+	derr e = dec_l4(p, b[9], b + hlen, present - hlen, tot - hlen, cnt);
+	return unlikely(eopt) ? eopt : e;
 }
 
 static derr dec_ipv6(struct rs_pkt *p, const uint8_t *b, uint32_t cap,
@@ -527,9 +529,11 @@ enum rs_decode_err rs_decode_ex(struct rs_pkt *p, int linktype,
 	p->frame = frame;
 	p->caplen = caplen;
 	p->wirelen = wirelen;
-	/* payload is set only as the last step of a good frame, so an error
-	 * leaves it NULL/0 as documented. */
 	derr e = decode(p, linktype, frame, caplen, wirelen, meta, &cnt);
+	if (unlikely(e)) {      /* a damaged frame has no trusted payload */
+		p->payload = NULL;
+		p->payload_len = 0;
+	}
 	if (st)
 		account(st, p, cnt, e);
 	return e;

@@ -174,9 +174,12 @@ void check_sane(const char *name, const struct dresult *r, const uint8_t *buf,
 	if (m & (S_ICMP | S_ICMPV6))
 		SANE(name, (p->l4proto == 1 || p->l4proto == 58) && p->l4);
 	SANE(name, !(m & S_OTHER_L3) || (r->e == RS_DERR_NONE && !p->l3));
-	SANE(name, !(m & S_OTHER_L4) || r->e == RS_DERR_NONE);
-	if (r->e == RS_DERR_NONE && !(p->flags & RS_PKT_FRAGMENT &&
-				      p->frag_offset))
+	/* (a bad IPv4 option is reported after decoding L4, like tshark) */
+	SANE(name, !(m & S_OTHER_L4) || r->e == RS_DERR_NONE ||
+		   r->e == RS_DERR_IPV4_OPT);
+	if ((r->e == RS_DERR_NONE || r->e == RS_DERR_IPV4_OPT) &&
+	    !(p->flags & RS_PKT_FRAGMENT && p->frag_offset) &&
+	    !(r->e && p->ip_version == 4 && !p->l4))
 		SANE(name, __builtin_popcount(m & (S_TCP | S_UDP | S_ICMP |
 						   S_ICMPV6 | S_OTHER_L3 |
 						   S_OTHER_L4)) == 1);
