@@ -1,0 +1,224 @@
+/* report.c - the reporter: sums per-worker counters into console lines and
+ * the summary JSON.  Runs on the main thread while workers count. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "ringsniff.h"
+
+double rs_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+uint64_t rs_wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Add a counter struct made only of uint64_t fields, reading each with a
+ * relaxed atomic load: the owning worker may be incrementing it right now,
+ * and a torn read of a 64-bit counter is impossible that way. */
+static void add_u64s(void *dst, const void *src, size_t size)
+{
+	uint64_t *d = dst;
+	const uint64_t *s = src;
+	for (size_t i = 0; i < size / sizeof(uint64_t); i++)
+		d[i] += __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+#define ADD_STATS(dst, src) do { \
+	_Static_assert(sizeof(*(dst)) % sizeof(uint64_t) == 0, "u64 only"); \
+	add_u64s((dst), (src), sizeof(*(dst))); } while (0)
+
+void rs_totals_collect(struct rs_app *app, struct rs_totals *t)
+{
+	memset(t, 0, sizeof *t);
+	for (unsigned i = 0; i < app->nworkers; i++) {
+		struct rs_worker *w = &app->workers[i];
+		ADD_STATS(&t->d, &w->dstats);
+		ADD_STATS(&t->h, &w->http.stats);
+		t->frames += __atomic_load_n(&w->frames, __ATOMIC_RELAXED);
+		t->filtered += __atomic_load_n(&w->filtered, __ATOMIC_RELAXED);
+		const struct rs_flow_stats *fs =
+			atomic_load_explicit(&w->fstats, memory_order_acquire);
+		if (fs)
+			ADD_STATS(&t->f, fs);
+		if (w->ring) {
+			struct rs_ring_stats rsx;
+			if (rs_ring_stats(w->ring, &rsx) == 0) {
+				t->ring.packets += rsx.packets;
+				t->ring.drops += rsx.drops;
+				t->ring.freezes += rsx.freezes;
+			}
+		}
+	}
+	if (app->live) {
+		uint64_t dropped = 0, missed = 0;
+		if (rs_iface_drops(app->opts.iface, &dropped, &missed) == 0)
+			t->iface_drops = dropped + missed;
+	}
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+void rs_report_line(struct rs_app *app, const struct rs_totals *now,
+		    const struct rs_totals *prev, double dt, FILE *fp)
+{
+	if (dt <= 0)
+		dt = 1e-9;
+	uint64_t dpk = now->d.packets - prev->d.packets;
+	uint64_t dby = now->d.bytes - prev->d.bytes;
+	uint64_t ddr = now->ring.drops - prev->ring.drops;
+	uint64_t drq = now->h.requests - prev->h.requests;
+	double elapsed = rs_mono() - app->start_mono;
+	fprintf(fp, "[%7.1fs] %10.0f pkt/s %9.2f Mbit/s  drops %" PRIu64
+		" (%.2f%%) total %" PRIu64 " (%.2f%%)  freezes %" PRIu64
+		"  flows %" PRIu64 "  http %.0f req/s\n",
+		elapsed, (double)dpk / dt, (double)dby * 8 / dt / 1e6, ddr,
+		pct(ddr, dpk + ddr), now->ring.drops,
+		pct(now->ring.drops, now->d.packets + now->ring.drops),
+		now->ring.freezes, now->f.flows_active, (double)drq / dt);
+	if (app->opts.verbose) {
+		for (unsigned i = 0; i < app->nworkers; i++) {
+			struct rs_worker *w = &app->workers[i];
+			const struct rs_flow_stats *fs = atomic_load_explicit(
+				&w->fstats, memory_order_acquire);
+			fprintf(fp, "    worker %u (cpu %d): %" PRIu64 " packets, %"
+				PRIu64 " flows active, %" PRIu64
+				" http requests, %" PRIu64 " wrong-worker\n",
+				i, w->cpu,
+				__atomic_load_n(&w->dstats.packets, __ATOMIC_RELAXED),
+				fs ? __atomic_load_n(&fs->flows_active, __ATOMIC_RELAXED) : 0,
+				__atomic_load_n(&w->http.stats.requests, __ATOMIC_RELAXED),
+				fs ? __atomic_load_n(&fs->wrong_worker, __ATOMIC_RELAXED) : 0);
+		}
+	}
+}
+
+void rs_report_final(struct rs_app *app, const struct rs_totals *t, FILE *fp)
+{
+	fprintf(fp, "ringsniff: %" PRIu64 " packets (%" PRIu64 " bytes)",
+		t->d.packets, t->d.bytes);
+	if (t->filtered)
+		fprintf(fp, ", %" PRIu64 " filtered out", t->filtered);
+	if (app->live)
+		fprintf(fp, ", %" PRIu64 " kernel drops (%.2f%%), %" PRIu64
+			" freezes, %" PRIu64 " interface drops",
+			t->ring.drops,
+			pct(t->ring.drops, t->d.packets + t->ring.drops),
+			t->ring.freezes, t->iface_drops);
+	fprintf(fp, ", %" PRIu64 " decode errors\n", t->d.errors);
+	fprintf(fp, "  ipv4 %" PRIu64 "  ipv6 %" PRIu64 "  tcp %" PRIu64
+		"  udp %" PRIu64 "  icmp %" PRIu64 "  icmpv6 %" PRIu64
+		"  vlan %" PRIu64 "  fragments %" PRIu64 "\n",
+		t->d.ipv4, t->d.ipv6, t->d.tcp, t->d.udp, t->d.icmp,
+		t->d.icmpv6, t->d.vlan, t->d.fragments);
+	fprintf(fp, "  flows %" PRIu64 " (evicted %" PRIu64 ", timed out %"
+		PRIu64 ")  tcp gaps %" PRIu64 "  http requests %" PRIu64
+		"  responses %" PRIu64 "\n",
+		t->f.flows_created, t->f.flows_evicted, t->f.flows_timeout,
+		t->f.tcp_gaps, t->h.requests, t->h.responses);
+	for (int e = 1; e < RS_DERR__COUNT; e++)
+		if (t->d.err[e])
+			fprintf(fp, "  decode error %s: %" PRIu64 "\n",
+				rs_decode_err_name(e), t->d.err[e]);
+}
+
+#define J(name, val) fprintf(fp, "%s\n  \"%s\": %" PRIu64, sep(&first), name, (uint64_t)(val))
+
+static const char *sep(bool *first)
+{
+	const char *s = *first ? "" : ",";
+	*first = false;
+	return s;
+}
+
+int rs_report_json(struct rs_app *app, const struct rs_totals *t,
+		   const char *path)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	if (!fp) {
+		int e = errno;
+		fprintf(stderr, "ringsniff: cannot write %s: %s\n", path, strerror(e));
+		return -e;
+	}
+	bool first = true;
+	fputs("{", fp);
+	/* The contract's keys first. */
+	J("packets", t->d.packets);
+	J("bytes", t->d.bytes);
+	J("kernel_drops", t->ring.drops);
+	J("kernel_freezes", t->ring.freezes);
+	J("decode_errors", t->d.errors);
+	J("flows", t->f.flows_created);
+	J("tcp_gaps", t->f.tcp_gaps);
+	J("http_requests", t->h.requests);
+	J("http_responses", t->h.responses);
+	/* Then everything else. */
+	J("frames_seen", t->frames);
+	J("filtered_out", t->filtered);
+	J("kernel_packets", t->ring.packets);
+	J("interface_drops", t->iface_drops);
+	J("ipv4", t->d.ipv4);
+	J("ipv6", t->d.ipv6);
+	J("tcp", t->d.tcp);
+	J("udp", t->d.udp);
+	J("icmp", t->d.icmp);
+	J("icmpv6", t->d.icmpv6);
+	J("vlan", t->d.vlan);
+	J("fragments", t->d.fragments);
+	J("other_l3", t->d.other_l3);
+	J("other_l4", t->d.other_l4);
+	J("flows_ended", t->f.flows_ended);
+	J("flows_active", t->f.flows_active);
+	J("flows_evicted", t->f.flows_evicted);
+	J("flows_timeout", t->f.flows_timeout);
+	J("flows_wrong_worker", t->f.wrong_worker);
+	J("tcp_tuple_reuse", t->f.tuple_reuse);
+	J("tcp_midstream", t->f.midstream);
+	J("tcp_segments", t->f.tcp_segments);
+	J("tcp_gap_bytes", t->f.gap_bytes);
+	J("tcp_ooo_segments", t->f.ooo_segments);
+	J("tcp_ooo_bytes", t->f.ooo_bytes);
+	J("tcp_ooo_dropped", t->f.ooo_dropped);
+	J("tcp_retransmits", t->f.retransmits);
+	J("tcp_overlaps", t->f.overlaps);
+	J("tcp_overlap_mismatch", t->f.overlap_mismatch);
+	J("alloc_failures", t->f.alloc_failures);
+	J("http_transactions", t->h.txns);
+	J("http_gaps", t->h.gaps);
+	J("http_resyncs", t->h.resyncs);
+	J("http_parse_errors", t->h.parse_errors);
+	J("http_truncated", t->h.truncated);
+	J("http_smuggling", t->h.smuggling);
+	J("http_upgrades", t->h.upgrades);
+	J("http_unanswered", t->h.unanswered);
+	J("http_not_http", t->h.not_http);
+	J("http_log_lines", app->http_sink.lines);
+	J("flow_log_lines", app->flow_sink.lines);
+	fprintf(fp, ",\n  \"decode_errors_by_reason\": {");
+	bool f2 = true;
+	for (int e = 1; e < RS_DERR__COUNT; e++)
+		fprintf(fp, "%s\n    \"%s\": %" PRIu64, sep(&f2),
+			rs_decode_err_name(e), t->d.err[e]);
+	fprintf(fp, "\n  },\n  \"workers\": %u\n}\n", app->nworkers);
+	int rc = 0;
+	if (fp != stdout) {
+		if (fclose(fp) != 0)
+			rc = -errno;
+	} else if (fflush(fp) != 0) {
+		rc = -errno;
+	}
+	if (rc)
+		fprintf(stderr, "ringsniff: writing %s: %s\n", path, strerror(-rc));
+	return rc;
+}

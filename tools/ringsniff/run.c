@@ -1,0 +1,271 @@
+/* run.c - the two ways to run: a capture file, or live rings with workers. */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ringsniff.h"
+
+/* Flow timeouts are checked at most this often (in packet or clock time). */
+#define TICK_NS 1000000000ull
+
+/* Console counters at the interval, and the stop conditions of the clock.
+ * Called from the main thread only.  Returns true when it is time to stop. */
+struct reporter {
+	struct rs_totals prev;
+	double last, start;
+};
+
+static void reporter_init(struct reporter *r, struct rs_app *app)
+{
+	memset(&r->prev, 0, sizeof r->prev);
+	r->start = r->last = rs_mono();
+	(void)app;
+}
+
+static bool reporter_poll(struct reporter *r, struct rs_app *app)
+{
+	double now = rs_mono();
+	const struct rs_opts *o = &app->opts;
+	if (o->duration > 0 && now - r->start >= o->duration)
+		atomic_store(&rs_stop, 1);
+	if (o->stats_interval > 0 && !o->quiet &&
+	    now - r->last >= o->stats_interval) {
+		struct rs_totals t;
+		rs_totals_collect(app, &t);
+		rs_report_line(app, &t, &r->prev, now - r->last, stderr);
+		r->prev = t;
+		r->last = now;
+	}
+	return atomic_load(&rs_stop);
+}
+
+/* Compile the expression once up front so a bad one is a usage error (2)
+ * before any capture starts. */
+static int check_filter(const struct rs_opts *o, int linktype,
+			struct rs_filter **keep)
+{
+	char err[256];
+	struct rs_filter *f = NULL;
+	if (!o->filter_expr)
+		return 0;
+	if (rs_filter_compile(&f, o->filter_expr, linktype, o->snaplen, err,
+			      sizeof err) < 0) {
+		fprintf(stderr, "ringsniff: invalid filter '%s': %s\n",
+			o->filter_expr, err);
+		return -EINVAL;
+	}
+	if (keep)
+		*keep = f;
+	else
+		rs_filter_free(f);
+	return 0;
+}
+
+int rs_run_file(struct rs_app *app)
+{
+	char err[RS_CAPTURE_ERRLEN];
+	struct rs_file *f = NULL;
+	struct rs_worker *w = &app->workers[0];
+	struct reporter rep;
+	struct rs_frame fr;
+	uint64_t next_tick = 0, n = 0;
+	int rc, status = RS_EXIT_OK;
+
+	rc = rs_file_open(&f, app->opts.read_path, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "ringsniff: %s\n", err);
+		return RS_EXIT_USAGE;
+	}
+	if (check_filter(&app->opts, rs_file_linktype(f), NULL) < 0) {
+		status = RS_EXIT_USAGE;
+		goto out_file;
+	}
+	rc = rs_worker_start_flows(w);
+	if (rc < 0) {
+		fprintf(stderr, "ringsniff: flow table: %s\n", strerror(-rc));
+		status = RS_EXIT_RUNTIME;
+		goto out_file;
+	}
+	reporter_init(&rep, app);
+	while (!atomic_load_explicit(&rs_stop, memory_order_relaxed) &&
+	       (rc = rs_file_next(f, &fr)) == 1) {
+		rs_worker_frame(w, &fr);
+		/* File time drives the flow timeouts, so results do not depend
+		 * on how fast the file is read. */
+		if (fr.ts_ns >= next_tick) {
+			rs_flow_tick(w->fw, fr.ts_ns);
+			next_tick = fr.ts_ns + TICK_NS;
+		}
+		if ((++n & 1023) == 0) {
+			rs_flow_quiescent(w->fw);
+			reporter_poll(&rep, app);
+		}
+	}
+	if (rc < 0) {
+		fprintf(stderr, "ringsniff: %s\n", rs_file_error(f));
+		status = RS_EXIT_USAGE;
+	}
+	rs_worker_stop_flows(w, w->last_ts_ns);
+out_file:
+	rs_file_close(f);
+	return status;
+}
+
+/* ---- live ------------------------------------------------------------ */
+
+static void frame_cb(void *user, const struct rs_frame *fr)
+{
+	rs_worker_frame(user, fr);
+}
+
+static void pin_to_cpu(struct rs_worker *w)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	/* Not fatal: a worker that cannot be pinned still works. */
+	if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
+		fprintf(stderr, "ringsniff: worker %u: cannot pin to CPU %d\n",
+			w->id, w->cpu);
+}
+
+static void *live_worker(void *arg)
+{
+	struct rs_worker *w = arg;
+	uint64_t next_tick = 0;
+
+	if (w->cpu >= 0)
+		pin_to_cpu(w);
+	int rc = rs_worker_start_flows(w);
+	if (rc < 0) {
+		w->error = rc;
+		snprintf(w->errmsg, sizeof w->errmsg, "flow table: %s",
+			 strerror(-rc));
+		atomic_store(&rs_stop, 1);
+		return NULL;
+	}
+	while (!atomic_load_explicit(&rs_stop, memory_order_relaxed)) {
+		rc = rs_ring_poll(w->ring, 100, frame_cb, w);
+		if (rc < 0) {
+			w->error = rc;
+			snprintf(w->errmsg, sizeof w->errmsg,
+				 "capture on %s failed: %s", w->app->opts.iface,
+				 rc == -ENETDOWN ? "interface went down or away"
+						 : strerror(-rc));
+			atomic_store(&rs_stop, 1);
+			break;
+		}
+		/* A block is done: no table reference survives this point. */
+		rs_flow_quiescent(w->fw);
+		uint64_t now = rs_wall_ns();
+		if (now >= next_tick) {
+			rs_flow_tick(w->fw, now);
+			next_tick = now + TICK_NS;
+		}
+	}
+	rs_worker_stop_flows(w, rs_wall_ns());
+	return NULL;
+}
+
+static int open_rings(struct rs_app *app)
+{
+	const struct rs_opts *o = &app->opts;
+	struct rs_ring_config cfg;
+	char err[RS_CAPTURE_ERRLEN];
+
+	rs_ring_config_default(&cfg);
+	cfg.ifname = o->iface;
+	if (o->block_kb)
+		cfg.block_size = o->block_kb * 1024u;
+	if (o->ring_mb)
+		cfg.block_nr = (unsigned)(((uint64_t)o->ring_mb << 20) / cfg.block_size);
+	if (cfg.block_nr == 0)
+		cfg.block_nr = 1;
+	if (o->block_timeout_ms)
+		cfg.block_timeout_ms = o->block_timeout_ms;
+	cfg.snaplen = o->snaplen;
+	cfg.fanout_mode = o->fanout_mode;
+	cfg.fanout_id = (uint16_t)(getpid() & 0xffff);
+	cfg.fanout_defrag = o->fanout_defrag;
+	cfg.fanout_rollover = o->fanout_rollover;
+	cfg.promisc = o->promisc;
+	cfg.ignore_outgoing = o->ignore_outgoing;
+
+	for (unsigned i = 0; i < app->nworkers; i++) {
+		err[0] = '\0';
+		int rc = rs_ring_open(&app->workers[i].ring, &cfg, err, sizeof err);
+		if (rc < 0) {
+			fprintf(stderr, "ringsniff: %s\n", err[0] ? err : strerror(-rc));
+			return rc;
+		}
+		if (err[0] && i == 0)  /* e.g. a smaller ring after ENOMEM */
+			fprintf(stderr, "ringsniff: %s\n", err);
+	}
+	return 0;
+}
+
+int rs_run_live(struct rs_app *app)
+{
+	struct rs_filter *filt = NULL;
+	struct reporter rep;
+	unsigned started = 0;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int rc, status = RS_EXIT_OK;
+
+	if (check_filter(&app->opts, RS_LINKTYPE_ETHERNET, &filt) < 0)
+		return RS_EXIT_USAGE;
+	rc = open_rings(app);
+	if (rc < 0) {
+		status = rc == -EINVAL ? RS_EXIT_USAGE : RS_EXIT_RUNTIME;
+		goto out;
+	}
+	/* Every ring exists and holds a drop-all filter; now the real one. */
+	for (unsigned i = 0; i < app->nworkers; i++) {
+		rc = rs_ring_set_filter(app->workers[i].ring,
+					filt ? rs_filter_fprog(filt) : NULL);
+		if (rc < 0) {
+			fprintf(stderr, "ringsniff: attaching the filter: %s\n",
+				strerror(-rc));
+			status = RS_EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	for (; started < app->nworkers; started++) {
+		struct rs_worker *w = &app->workers[started];
+		w->cpu = ncpu > 0 ? (int)(started % (unsigned)ncpu) : -1;
+		rc = pthread_create(&w->thread, NULL, live_worker, w);
+		if (rc != 0) {
+			fprintf(stderr, "ringsniff: cannot start worker %u: %s\n",
+				started, strerror(rc));
+			atomic_store(&rs_stop, 1);
+			status = RS_EXIT_RUNTIME;
+			break;
+		}
+	}
+	if (!app->opts.quiet)
+		fprintf(stderr, "ringsniff: capturing on %s with %u worker%s%s%s\n",
+			app->opts.iface, app->nworkers,
+			app->nworkers == 1 ? "" : "s",
+			app->opts.filter_expr ? ", filter: " : "",
+			app->opts.filter_expr ? app->opts.filter_expr : "");
+	reporter_init(&rep, app);
+	while (!reporter_poll(&rep, app)) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	for (unsigned i = 0; i < started; i++) {
+		struct rs_worker *w = &app->workers[i];
+		pthread_join(w->thread, NULL);
+		if (w->error) {
+			fprintf(stderr, "ringsniff: worker %u: %s\n", i, w->errmsg);
+			status = RS_EXIT_RUNTIME;
+		}
+	}
+out:
+	if (filt)
+		rs_filter_free(filt);
+	return status;
+}

@@ -1,0 +1,164 @@
+/* worker.c - one frame's way through ringsniff: filter, decode, flows, logs. */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ringsniff.h"
+
+/* ---- per-frame path ------------------------------------------------ */
+
+/* The compiled filter for this link type, compiling it on first use.
+ * NULL means "no filter": no expression, or one that cannot apply to this
+ * link type (warned once, and such frames are then dropped). */
+static struct rs_filter *filter_for(struct rs_worker *w, int linktype,
+				    bool *reject)
+{
+	struct rs_filter_cache *c = &w->filters;
+	*reject = false;
+	if (!c->expr)
+		return NULL;
+	for (unsigned i = 0; i < c->n; i++) {
+		if (c->linktype[i] == linktype) {
+			*reject = c->f[i] == NULL;
+			return c->f[i];
+		}
+	}
+	if (c->n == RS_MAX_FILTERS) {
+		*reject = true;
+		return NULL;
+	}
+	char err[256];
+	struct rs_filter *f = NULL;
+	if (rs_filter_compile(&f, c->expr, linktype, c->snaplen, err,
+			      sizeof err) < 0) {
+		fprintf(stderr, "ringsniff: filter does not apply to link type %d: %s; "
+			"its frames are dropped\n", linktype, err);
+		f = NULL;
+		*reject = true;
+	}
+	c->linktype[c->n] = linktype;
+	c->f[c->n++] = f;
+	return f;
+}
+
+void rs_worker_frame(struct rs_worker *w, const struct rs_frame *fr)
+{
+	w->frames++;
+	if (w->filters.expr) {
+		bool reject;
+		struct rs_filter *f = filter_for(w, fr->linktype, &reject);
+		if (reject || (f && !rs_filter_match(f, fr->data, fr->caplen,
+						     fr->wirelen))) {
+			w->filtered++;
+			return;
+		}
+	}
+	struct rs_app *app = w->app;
+	if (app->opts.count) {
+		uint64_t n = atomic_fetch_add_explicit(&app->counted, 1,
+						       memory_order_relaxed);
+		if (n >= app->opts.count) {
+			atomic_store(&rs_stop, 1);
+			return;
+		}
+		if (n + 1 == app->opts.count)
+			atomic_store(&rs_stop, 1);
+	}
+
+	struct rs_pkt p;
+	enum rs_decode_err e = rs_decode(&p, fr->linktype, fr->data,
+					 fr->caplen, fr->wirelen, &w->dstats);
+	p.ts_ns = fr->ts_ns;
+	if (fr->vlan_valid)
+		rs_decode_restore_vlan(&p, fr->vlan_tci, &w->dstats);
+	w->last_ts_ns = fr->ts_ns;
+	if (e == RS_DERR_NONE && w->fw)
+		rs_flow_packet(w->fw, &p);
+}
+
+/* ---- worker set-up --------------------------------------------------- */
+
+static void on_txn(void *user, const struct rs_flow_info *f,
+		   const struct rs_http_txn *t)
+{
+	struct rs_worker *w = user;
+	rs_log_http(&w->http_out, f, t);
+}
+
+static void on_flow_end(void *ctx, const struct rs_flow_info *f,
+			enum rs_flow_end_reason why)
+{
+	struct rs_worker *w = ctx;
+	rs_log_flow(&w->flow_out, f, why);
+}
+
+int rs_workers_init(struct rs_app *app, unsigned n)
+{
+	app->workers = aligned_alloc(64, ((sizeof *app->workers * n + 63) / 64) * 64);
+	if (!app->workers)
+		return -ENOMEM;
+	memset(app->workers, 0, sizeof *app->workers * n);
+	app->nworkers = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct rs_worker *w = &app->workers[i];
+		w->id = i;
+		w->cpu = -1;
+		w->app = app;
+		/* Live capture filters in the kernel; files filter here. */
+		w->filters.expr = app->live ? NULL : app->opts.filter_expr;
+		w->filters.snaplen = app->opts.snaplen;
+		int rc = rs_http_layer_init(&w->http, on_txn, w);
+		if (rc == 0)
+			rc = rs_outbuf_init(&w->http_out, &app->http_sink);
+		if (rc == 0)
+			rc = rs_outbuf_init(&w->flow_out, &app->flow_sink);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+void rs_workers_fini(struct rs_app *app)
+{
+	for (unsigned i = 0; i < app->nworkers; i++) {
+		struct rs_worker *w = &app->workers[i];
+		rs_outbuf_fini(&w->http_out);
+		rs_outbuf_fini(&w->flow_out);
+		rs_http_layer_fini(&w->http);
+		for (unsigned k = 0; k < w->filters.n; k++)
+			rs_filter_free(w->filters.f[k]);
+		if (w->ring)
+			rs_ring_close(w->ring);
+	}
+	free(app->workers);
+	app->workers = NULL;
+}
+
+/* Must run on the worker's own thread: it registers with RCU. */
+int rs_worker_start_flows(struct rs_worker *w)
+{
+	int rc = rs_flow_worker_new(&w->fw, w->app->table, w->id,
+				    &rs_http_app_ops, &w->http, on_flow_end, w);
+	if (rc < 0)
+		return rc;
+	atomic_store_explicit(&w->fstats, rs_flow_worker_stats(w->fw),
+			      memory_order_release);
+	return 0;
+}
+
+/* End every flow (logging it), then leave RCU.  Same thread as start. */
+void rs_worker_stop_flows(struct rs_worker *w, uint64_t now_ns)
+{
+	if (!w->fw)
+		return;
+	rs_flow_flush(w->fw, now_ns, RS_END_SHUTDOWN);
+	/* The counters must outlive the flow worker for the final report;
+	 * the reporter may be reading them, so swap the pointer atomically. */
+	w->fstats_final = *rs_flow_worker_stats(w->fw);
+	atomic_store_explicit(&w->fstats, &w->fstats_final, memory_order_release);
+	rs_flow_worker_free(w->fw);
+	w->fw = NULL;
+}
