@@ -291,7 +291,15 @@ static derr dec_ipv4(struct rs_pkt *p, const uint8_t *b, uint32_t cap,
 			return eopt;            /* no L4 header here */
 		p->flags |= RS_PKT_FRAG_FIRST;
 	}
-	derr e = dec_l4(p, b[9], b + hlen, present - hlen, tot - hlen, cnt);
+	uint8_t proto = b[9];
+	if (unlikely(proto == P_AH)) {  /* IPsec AH: L4 follows it */
+		if (present - hlen < 2 ||
+		    ((uint32_t)b[hlen + 1] + 2) * 4 > present - hlen)
+			return eopt ? eopt : RS_DERR_IPV4_AH;
+		proto = b[hlen];
+		hlen += ((uint32_t)b[hlen + 1] + 2) * 4;
+	}
+	derr e = dec_l4(p, proto, b + hlen, present - hlen, tot - hlen, cnt);
 	return unlikely(eopt) ? eopt : e;
 }
 

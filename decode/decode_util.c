@@ -26,6 +26,7 @@ static const char *const err_names[RS_DERR__COUNT] = {
 	[RS_DERR_UDP_LEN] = "udp_len",
 	[RS_DERR_ICMP_TRUNC] = "icmp_trunc",
 	[RS_DERR_NULL_TRUNC] = "null_trunc",
+	[RS_DERR_IPV4_AH] = "ipv4_ah",
 };
 
 /* Returns a static string; "unknown" for values outside the enum (or a

@@ -52,6 +52,8 @@ enum rs_decode_err {
 	RS_DERR_UDP_LEN,         /* length field < 8 or > IP payload */
 	RS_DERR_ICMP_TRUNC,      /* shorter than 4 bytes (ICMP or ICMPv6) */
 	RS_DERR_NULL_TRUNC,      /* BSD loopback family field cut short */
+	RS_DERR_IPV4_AH,         /* AH after IPv4 cut short or past the datagram
+				  * (after IPv6 it is an RS_DERR_IPV6_EXT) */
 	RS_DERR__COUNT
 };
 
