@@ -53,6 +53,12 @@ rs_net_up() {
 	ip -n "$RS_NS_CLI" addr add "$RS_IP_CLI/24" dev "$RS_IF_CLI"
 	for ns in "$RS_NS_SRV" "$RS_NS_CLI"; do
 		ip -n "$ns" link set lo up
+		# RS_NO_IPV6=1: a silent link (no DAD, MLD or router solicitations),
+		# for tests that count every frame on it.
+		if [ "${RS_NO_IPV6:-0}" = 1 ]; then
+			ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+			ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+		fi
 	done
 	ip -n "$RS_NS_SRV" link set "$RS_IF_SRV" up
 	ip -n "$RS_NS_CLI" link set "$RS_IF_CLI" up

@@ -38,7 +38,8 @@ static int dump_filter(const struct rs_opts *o)
 			fprintf(stderr, "ringsniff: %s\n", err);
 			return RS_EXIT_USAGE;
 		}
-		linktype = rs_file_linktype(f);
+		if (rs_file_linktype(f) >= 0)
+			linktype = rs_file_linktype(f);
 		rs_file_close(f);
 	}
 	char err[256];

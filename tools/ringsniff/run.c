@@ -79,7 +79,10 @@ int rs_run_file(struct rs_app *app)
 		fprintf(stderr, "ringsniff: %s\n", err);
 		return RS_EXIT_USAGE;
 	}
-	if (check_filter(&app->opts, rs_file_linktype(f), NULL) < 0) {
+	/* A pcapng file may name no interface before its first packet (-1):
+	 * check the expression's syntax against Ethernet then. */
+	int lt = rs_file_linktype(f);
+	if (check_filter(&app->opts, lt >= 0 ? lt : RS_LINKTYPE_ETHERNET, NULL) < 0) {
 		status = RS_EXIT_USAGE;
 		goto out_file;
 	}

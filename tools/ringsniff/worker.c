@@ -69,11 +69,20 @@ void rs_worker_frame(struct rs_worker *w, const struct rs_frame *fr)
 	}
 
 	struct rs_pkt p;
-	enum rs_decode_err e = rs_decode(&p, fr->linktype, fr->data,
-					 fr->caplen, fr->wirelen, &w->dstats);
+	enum rs_decode_err e;
+	if (fr->vlan_valid || fr->pkttype) {
+		/* Ring metadata: the tag the kernel stripped, the direction. */
+		const struct rs_decode_meta meta = {
+			.vlan_tci = fr->vlan_tci, .vlan_tpid = fr->vlan_tpid,
+			.vlan_valid = fr->vlan_valid, .pkttype = fr->pkttype,
+		};
+		e = rs_decode_ex(&p, fr->linktype, fr->data, fr->caplen,
+				 fr->wirelen, &meta, &w->dstats);
+	} else {
+		e = rs_decode(&p, fr->linktype, fr->data, fr->caplen,
+			      fr->wirelen, &w->dstats);
+	}
 	p.ts_ns = fr->ts_ns;
-	if (fr->vlan_valid)
-		rs_decode_restore_vlan(&p, fr->vlan_tci, &w->dstats);
 	w->last_ts_ns = fr->ts_ns;
 	if (e == RS_DERR_NONE && w->fw)
 		rs_flow_packet(w->fw, &p);

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# http_vs_nginx.sh - real HTTP traffic between two namespaces (nginx; curl,
+# ab, wrk and a pipelining client; GET, HEAD, POST with bodies, keep-alive,
+# pipelining, chunked responses), captured by tcpdump: the requests ringsniff
+# logs from the capture equal, one for one (method, URI, status), the
+# requests in nginx's access log.  Run twice: clean, and with random loss
+# made by nftables in both namespaces so TCP really retransmits.
+set -euo pipefail
+RINGSNIFF=${1:?path to ringsniff}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/netns.sh"
+. "$here/make_capture.sh"
+for t in tcpdump nginx curl ab wrk python3 nft; do
+	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
+done
+rs_net_up "rh$$"
+work=$(mktemp -d)
+rs_on_exit "rm -rf $work"
+rs_www_fill "$work"
+rs_nginx_start "$work"
+u="http://$RS_IP_SRV"
+head -c 20000 /dev/urandom | base64 >"$work/body.txt"
+
+traffic() {
+	rs_in_cli curl -s -o /dev/null -o /dev/null -o /dev/null \
+		"$u/index.html" "$u/1k.txt?a=1&b=%20x" "$u/64k.bin"
+	rs_in_cli curl -s -o /dev/null -I "$u/1k.txt"
+	rs_in_cli curl -s -o /dev/null -d "field=value&other=1" "$u/echo"
+	rs_in_cli curl -s -o /dev/null --data-binary "@$work/body.txt" "$u/echo?big=1"
+	rs_in_cli curl -s -o /dev/null -H "Transfer-Encoding: chunked" \
+		--data-binary "@$work/body.txt" "$u/echo?chunked-request=1"
+	rs_in_cli curl -s -o /dev/null --compressed "$u/chunked/page.txt"
+	rs_in_cli curl -s -o /dev/null "$u/missing-page"
+	rs_in_cli curl -s -o /dev/null -A $'odd-agent \xff\xfe "quoted"' "$u/index.html?ua=odd"
+	rs_in_cli ab -q -k -n 150 -c 3 "$u/1k.txt" >/dev/null
+	rs_in_cli ab -q -n 30 -c 2 -p "$work/body.txt" -T text/plain "$u/echo?ab=post" >/dev/null
+	rs_in_cli ab -q -k -i -n 20 -c 1 "$u/64k.bin" >/dev/null
+	rs_in_cli wrk -t1 -c4 -d1s "$u/index.html?wrk=1" >/dev/null
+	got=$(rs_in_cli python3 "$here/pipeline_client.py" "$RS_IP_SRV" 80 12)
+	[ "$got" = 12 ] || echo "warning: pipelining client got $got responses"
+}
+
+# method uri status, sorted, from nginx and from ringsniff's log.
+compare() {  # name capture
+	local name=$1 cap=$2
+	"$RINGSNIFF" -q -r "$cap" --http-log "$work/$name.jsonl" \
+		--summary-json "$work/$name.json"
+	sort "$work/access.log" >"$work/$name.nginx"
+	python3 - "$work/$name.jsonl" >"$work/$name.rs" <<-'PY'
+	import json, sys
+	for line in open(sys.argv[1], encoding="utf-8"):
+	    t = json.loads(line)
+	    print(t["method"], t["uri"], t["status"] if t["status"] is not None else "-")
+	PY
+	sort -o "$work/$name.rs" "$work/$name.rs"
+	local n_nginx n_rs
+	n_nginx=$(wc -l <"$work/$name.nginx")
+	n_rs=$(wc -l <"$work/$name.rs")
+	echo "$name: nginx logged $n_nginx requests, ringsniff $n_rs"
+	if ! diff -u "$work/$name.nginx" "$work/$name.rs" >"$work/$name.diff"; then
+		echo "FAIL $name: logs differ:"; head -40 "$work/$name.diff"
+		return 1
+	fi
+	[ "$n_nginx" -ge 250 ] || { echo "FAIL $name: too little traffic ($n_nginx)"; return 1; }
+}
+
+fail=0
+rs_capture_start "$work/clean.pcap"
+traffic
+rs_capture_stop
+compare clean "$work/clean.pcap" || fail=1
+python3 - "$work/clean.json" <<-'PY' || fail=1
+	import json, sys
+	s = json.load(open(sys.argv[1]))
+	assert s["tcp_gaps"] == 0, s["tcp_gaps"]
+	assert s["http_requests"] == s["http_responses"], (s["http_requests"], s["http_responses"])
+	PY
+
+# Random loss in both directions: 3% of each side's outgoing packets.  The
+# capture (server side) then holds the retransmissions that repaired it.
+: >"$work/access.log"
+for ns in "$RS_NS_SRV" "$RS_NS_CLI"; do
+	ip netns exec "$ns" nft add table inet rsloss
+	ip netns exec "$ns" nft add chain inet rsloss out '{ type filter hook output priority 0; }'
+	ip netns exec "$ns" nft add rule inet rsloss out tcp dport 80 numgen random mod 100 '<' 3 drop
+	ip netns exec "$ns" nft add rule inet rsloss out tcp sport 80 numgen random mod 100 '<' 3 drop
+done
+rs_capture_start "$work/loss.pcap"
+traffic
+rs_capture_stop
+compare loss "$work/loss.pcap" || fail=1
+retrans=$(tshark -r "$work/loss.pcap" -Y tcp.analysis.retransmission 2>/dev/null | wc -l)
+echo "loss: $retrans retransmissions in the capture"
+[ "$retrans" -gt 0 ] || { echo "FAIL: loss run made no retransmissions"; fail=1; }
+exit $fail
