@@ -494,7 +494,7 @@ static inline void account(struct rs_decode_stats *st, const struct rs_pkt *p,
 	cnt |= (p->vlan_count ? C_VLAN : 0) |
 	       (p->flags & RS_PKT_FRAGMENT ? C_FRAG : 0);
 	while (cnt) {
-		uint64_t *c = (uint64_t *)((char *)st +
+		uint64_t *c = (uint64_t *)(void *)((char *)st +
 					   cnt_off[__builtin_ctz(cnt)]);
 		(*c)++;
 		cnt &= cnt - 1;
