@@ -40,8 +40,9 @@ static const uint8_t cnt_off[] = {
 	offsetof(struct rs_decode_stats, vlan),
 	offsetof(struct rs_decode_stats, fragments),
 };
-static_assert(offsetof(struct rs_decode_stats, fragments) < 256,
+static_assert(offsetof(struct rs_decode_stats, errors) < 256,
 	      "cnt_off holds bytes");
+static_assert(sizeof(cnt_off) == 10, "one offset per C_* bit");
 
 typedef enum rs_decode_err derr;
 
