@@ -35,7 +35,7 @@ want[udp]=$(tshark_count "udp")
 want[icmp]=$(tshark_count "icmp")
 want[icmpv6]=$(tshark_count "icmpv6")
 want[vlan]=$(tshark_count "vlan")
-want[fragments]=$(tshark_count "(ip.flags.mf == 1 or ip.frag_offset > 0) or ipv6.fragment")
+want[fragments]=$(tshark_count "(ip.flags.mf == 1 or ip.frag_offset > 0) or ipv6.fraghdr")
 want[bytes]=$(tshark -r "$work/cap.pcap" -T fields -e frame.len | awk '{s+=$1} END {print s+0}')
 want[decode_errors]=0
 
