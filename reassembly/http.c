@@ -1,1 +1,385 @@
-/* placeholder: being written */
+/* http.c - HTTP/1.x layer: connection pool, requests in flight, emission, app ops. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_impl.h"
+
+#define STORE RS_HTTP_REQ_STORE
+
+static const char *const flag_names[] = {
+	"gap", "truncated", "midstream", "smuggling", "upgrade",
+	"no_response", "chunked", "bad_request", "bad_response",
+};
+
+/* Returns the name of flag bit `bit` (0 = RS_HTTP_F_GAP), or NULL. */
+const char *rs_http_flag_name(unsigned bit)
+{
+	if (bit >= sizeof(flag_names) / sizeof(flag_names[0]))
+		return NULL;
+	return flag_names[bit];
+}
+
+void rs_http_stats_add(struct rs_http_stats *dst,
+		       const struct rs_http_stats *src)
+{
+	dst->requests += src->requests;
+	dst->responses += src->responses;
+	dst->txns += src->txns;
+	dst->gaps += src->gaps;
+	dst->resyncs += src->resyncs;
+	dst->parse_errors += src->parse_errors;
+	dst->truncated += src->truncated;
+	dst->smuggling += src->smuggling;
+	dst->upgrades += src->upgrades;
+	dst->unanswered += src->unanswered;
+	dst->not_http += src->not_http;
+	dst->orphan_responses += src->orphan_responses;
+	dst->evicted += src->evicted;
+	dst->alloc_failures += src->alloc_failures;
+}
+
+int rs_http_layer_init(struct rs_http_layer *l, rs_http_txn_fn on_txn,
+		       void *user)
+{
+	struct http_priv *p;
+
+	if (!l)
+		return -EINVAL;
+	memset(l, 0, sizeof(*l));
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	l->on_txn = on_txn;
+	l->user = user;
+	l->priv = p;
+	return 0;
+}
+
+void rs_http_layer_fini(struct rs_http_layer *l)
+{
+	struct http_priv *p = l ? l->priv : NULL;
+
+	if (!p)
+		return;
+	while (p->free) {
+		struct rs_http_conn *c = p->free;
+
+		p->free = c->next_free;
+		free(c);
+	}
+	free(p);
+	l->priv = NULL;
+}
+
+struct rs_http_conn *rs_http_conn_new(struct rs_http_layer *l,
+				      const struct rs_flow_info *f)
+{
+	struct http_priv *p = l ? l->priv : NULL;
+	struct rs_http_conn *c;
+
+	if (!p)
+		return NULL;
+	c = p->free;
+	if (c) {
+		p->free = c->next_free;
+		p->nfree--;
+	} else {
+		c = malloc(sizeof(*c));
+		if (!c) {
+			l->stats.alloc_failures++;
+			return NULL;
+		}
+	}
+	/* The line buffers and the store need no clearing. */
+	memset(c, 0, offsetof(struct rs_http_conn, line_req));
+	c->l = l;
+	c->f = f;
+	if (f && (f->flags & RS_FLOW_MIDSTREAM))
+		c->cflags |= RS_HTTP_F_MIDSTREAM;
+	c->d[0].ln.buf = c->line_req;
+	c->d[0].ln.cap = sizeof(c->line_req);
+	c->d[1].ln.buf = c->line_resp;
+	c->d[1].ln.cap = sizeof(c->line_resp);
+	return c;
+}
+
+void rs_http_conn_free(struct rs_http_conn *c)
+{
+	struct http_priv *p;
+
+	if (!c)
+		return;
+	rs_http_conn_eof(c, 0);
+	rs_http_conn_eof(c, 1);
+	while (c->p_count)
+		http_emit_front(c);
+	/* Short non-HTTP sessions (TLS, SSH ...) end before the sniff limit. */
+	if (!c->http_seen && !c->not_http && c->sniffed)
+		c->l->stats.not_http++;
+	p = c->l->priv;
+	if (p && p->nfree < HTTP_FREE_MAX) {
+		c->next_free = p->free;
+		p->free = c;
+		p->nfree++;
+	} else {
+		free(c);
+	}
+}
+
+/* ---- the store: one FIFO ring of contiguous regions ----------------
+ * Each waiting request owns a region, released in request order; the
+ * request being parsed grows a region at the end.  Offsets are virtual
+ * (monotonic); physical = virtual % STORE, and a region never wraps. */
+
+static uint64_t store_live(const struct rs_http_conn *c)
+{
+	return c->p_count ? c->pend[c->p_head].pos : c->cur.pos;
+}
+
+/* Make room for n more bytes at the end of the current region, moving it to
+ * the ring's start if needed.  Returns false when it cannot fit now. */
+static bool store_grow(struct rs_http_conn *c, size_t n)
+{
+	struct http_req *r = &c->cur;
+	uint64_t need = (uint64_t)r->used + n, live = store_live(c);
+	uint64_t phys = r->pos % STORE, wrapped;
+
+	if (need > STORE)
+		return false;
+	if (phys + need <= STORE && r->pos + need - live <= STORE)
+		return true;
+	wrapped = r->pos - phys + STORE;
+	if (wrapped + need - live > STORE)
+		return false;
+	memmove(c->store, c->store + phys, r->used);
+	r->pos = wrapped;
+	return true;
+}
+
+static void store_put(struct rs_http_conn *c, const void *p, size_t n)
+{
+	memcpy(c->store + c->cur.pos % STORE + c->cur.used, p, n);
+	c->cur.used += (uint32_t)n;
+}
+
+/* A new request starts: fresh fields and an empty region. */
+void http_cur_begin(struct rs_http_conn *c, uint64_t ts)
+{
+	struct http_req *r = &c->cur;
+
+	r->ts = ts;
+	r->pos = c->p_count ? c->st_end : 0;
+	r->used = 0;
+	r->flags = 0;
+	r->method_len = r->uri_len = r->host_len = r->ua_len = 0;
+	r->version_len = 0;
+	r->method[0] = r->uri[0] = r->host[0] = r->ua[0] = r->version[0] = 0;
+	r->kind = K_OTHER;
+	r->keep = true;
+	c->has_cur = true;
+}
+
+/* Copy raw head bytes for replay; gives up (head not kept) when full. */
+void http_head_append(struct rs_http_conn *c, const uint8_t *p, size_t n)
+{
+	struct http_req *r = &c->cur;
+
+	if (!r->keep || !n)
+		return;
+	if (!store_grow(c, n)) {
+		r->keep = false;
+		r->used = 0;
+		return;
+	}
+	store_put(c, p, n);
+}
+
+struct http_pend *http_pend_seq(struct rs_http_conn *c, uint64_t seq)
+{
+	uint64_t first;
+
+	if (!c->p_count)
+		return NULL;
+	first = c->pend[c->p_head].seq;
+	if (seq < first || seq - first >= c->p_count)
+		return NULL;
+	return &c->pend[(c->p_head + (seq - first)) % RS_HTTP_PENDING_MAX];
+}
+
+/* Hand the oldest waiting request to the callback, as it is, and drop it. */
+void http_emit_front(struct rs_http_conn *c)
+{
+	struct rs_http_layer *l = c->l;
+	struct http_priv *p = l->priv;
+	struct http_pend *e = &c->pend[c->p_head];
+	struct rs_http_txn *t = &p->txn;
+	const uint8_t *s = c->store + e->pos % STORE;
+
+	t->ts_ns = e->ts_ns;
+	t->resp_ts_ns = e->resp_ts_ns;
+	t->req_head = e->head_len ? s : NULL;
+	t->req_head_len = e->head_len;
+	s += e->head_len;
+#define TAKE(field, len)                                                 \
+	do {                                                             \
+		memcpy(t->field, s, e->len);                             \
+		t->field[e->len] = 0;                                    \
+		t->len = e->len;                                         \
+		s += e->len;                                             \
+	} while (0)
+	TAKE(method, method_len);
+	TAKE(uri, uri_len);
+	TAKE(host, host_len);
+	TAKE(user_agent, ua_len);
+	TAKE(version, version_len);
+#undef TAKE
+	t->req_body_len = e->req_body_len;
+	t->resp_body_len = e->resp_body_len;
+	t->status = e->status;
+	t->flags = e->flags | c->cflags;
+	if (!e->resp_seen) {
+		t->flags |= RS_HTTP_F_NO_RESPONSE;
+		l->stats.unanswered++;
+	}
+	if (t->flags & RS_HTTP_F_TRUNCATED)
+		l->stats.truncated++;
+	if (t->flags & RS_HTTP_F_SMUGGLING)
+		l->stats.smuggling++;
+	l->stats.txns++;
+	if (l->on_txn)
+		l->on_txn(l->user, c->f, t);
+	c->p_head = (c->p_head + 1) % RS_HTTP_PENDING_MAX;
+	c->p_count--;
+}
+
+void http_try_emit(struct rs_http_conn *c)
+{
+	while (c->p_count) {
+		struct http_pend *e = &c->pend[c->p_head];
+
+		if (!e->req_done || !e->resp_done)
+			break;
+		http_emit_front(c);
+	}
+}
+
+static void evict(struct rs_http_conn *c)
+{
+	c->l->stats.evicted++;
+	http_emit_front(c);
+}
+
+/* The request being parsed joins the queue with its fields (and its raw
+ * head when still kept whole).  Returns its seq. */
+uint64_t http_commit(struct rs_http_conn *c, uint32_t flags)
+{
+	struct http_req *r = &c->cur;
+	struct http_pend *e;
+	size_t slen = (size_t)r->method_len + r->uri_len + r->host_len +
+		      r->ua_len + r->version_len;
+
+	if (!c->has_cur)
+		http_cur_begin(c, c->d[0].last_ts);
+	if (!r->keep)
+		r->used = 0;
+	if (c->p_count == RS_HTTP_PENDING_MAX)
+		evict(c);
+	/* The fields must fit; the raw head goes first, then older requests
+	 * (the store is larger than any set of fields, so this ends). */
+	while (!store_grow(c, slen)) {
+		if (r->used) {
+			r->used = 0;
+			r->keep = false;
+		} else if (c->p_count) {
+			evict(c);
+		} else {
+			r->pos = 0;
+		}
+	}
+	e = &c->pend[(c->p_head + c->p_count) % RS_HTTP_PENDING_MAX];
+	memset(e, 0, sizeof(*e));
+	e->seq = c->next_seq++;
+	e->ts_ns = r->ts;
+	e->pos = r->pos;
+	e->head_len = r->keep ? r->used : 0;
+	e->flags = r->flags | flags;
+	e->status = -1;
+	e->kind = r->kind;
+	e->method_len = r->method_len;
+	e->uri_len = r->uri_len;
+	e->host_len = r->host_len;
+	e->ua_len = r->ua_len;
+	e->version_len = r->version_len;
+	store_put(c, r->method, r->method_len);
+	store_put(c, r->uri, r->uri_len);
+	store_put(c, r->host, r->host_len);
+	store_put(c, r->ua, r->ua_len);
+	store_put(c, r->version, r->version_len);
+	c->st_end = r->pos + r->used;
+	c->p_count++;
+	c->has_cur = false;
+	/* No response can come any more. */
+	if (c->d[1].eof || c->d[1].st == ST_STOP)
+		e->resp_done = true;
+	c->req_seq = e->seq;
+	return e->seq;
+}
+
+/* ---- the layer as an application layer ---------------------------- */
+
+static void *app_open(void *ctx, const struct rs_flow_info *f)
+{
+	return rs_http_conn_new(ctx, f);
+}
+
+static void refresh(struct rs_http_conn *c, const struct rs_flow_info *f)
+{
+	c->f = f;
+	if (f && (f->flags & RS_FLOW_MIDSTREAM))
+		c->cflags |= RS_HTTP_F_MIDSTREAM;
+}
+
+static void app_data(void *ctx, void *app, const struct rs_flow_info *f,
+		     int dir, const uint8_t *data, size_t len, uint64_t ts_ns)
+{
+	(void)ctx;
+	refresh(app, f);
+	rs_http_conn_data(app, dir, data, len, ts_ns);
+}
+
+static void app_gap(void *ctx, void *app, const struct rs_flow_info *f,
+		    int dir, uint64_t len, uint64_t ts_ns)
+{
+	struct rs_http_conn *c = app;
+
+	(void)ctx;
+	refresh(c, f);
+	if (dir == 0 || dir == 1)
+		c->d[dir].last_ts = ts_ns;
+	rs_http_conn_gap(c, dir, len);
+}
+
+static void app_eof(void *ctx, void *app, const struct rs_flow_info *f,
+		    int dir, uint64_t ts_ns)
+{
+	(void)ctx;
+	(void)ts_ns;
+	refresh(app, f);
+	rs_http_conn_eof(app, dir);
+}
+
+static void app_close(void *ctx, void *app, const struct rs_flow_info *f)
+{
+	(void)ctx;
+	refresh(app, f);
+	rs_http_conn_free(app);
+}
+
+const struct rs_app_ops rs_http_app_ops = {
+	.open = app_open,
+	.data = app_data,
+	.gap = app_gap,
+	.eof = app_eof,
+	.close = app_close,
+};

@@ -1,0 +1,179 @@
+/* http_impl.h - private state of the HTTP/1.x parser (http.c, http_parse.c). */
+#ifndef HTTP_IMPL_H
+#define HTTP_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rs_reassembly.h"
+
+/* A line that spans segments is copied here, up to these many bytes (the
+ * rest is dropped, its last HTTP_TAIL bytes kept).  Requests need room for a
+ * method and a whole logged URI; responses only for short framing headers. */
+#define HTTP_LINE_CAP_REQ (RS_HTTP_METHOD_MAX + RS_HTTP_URI_MAX + 224)
+#define HTTP_LINE_CAP_RESP 512
+#define HTTP_TAIL 16
+#define HTTP_FREE_MAX 64 /* connections kept for reuse per layer */
+
+enum http_state {
+	ST_LINE,       /* expecting a start line; empty lines are skipped */
+	ST_HEADERS,
+	ST_BODY_LEN,   /* Content-Length body: `remaining` bytes left */
+	ST_CHUNK_SIZE,
+	ST_CHUNK_DATA, /* `remaining` bytes of chunk data left */
+	ST_CHUNK_END,  /* the CRLF after a chunk's data */
+	ST_TRAILERS,
+	ST_BODY_EOF,   /* response body delimited by connection close */
+	ST_RESYNC,     /* lost: scan lines for the next start line */
+	ST_WAIT,       /* dir 0 after CONNECT, until its response */
+	ST_STOP,       /* not parsed any more: upgrade, eof, not HTTP */
+};
+
+enum http_kind { K_OTHER, K_HEAD, K_CONNECT };
+enum http_hdr { H_NONE, H_OTHER, H_HOST, H_UA, H_CL, H_TE };
+enum http_cl { CL_NONE, CL_OK, CL_BAD, CL_CONFLICT };
+
+/* A line being assembled across segments (prefix kept, plus the tail). */
+struct http_line {
+	uint8_t *buf;
+	uint32_t cap, len;          /* bytes kept in buf */
+	uint64_t total;             /* bytes of the line so far, LF excluded */
+	uint64_t ts;                /* time of the line's first byte */
+	uint8_t tail[HTTP_TAIL];    /* the line's last bytes */
+	uint8_t tail_len;
+	bool skip;                  /* discard up to the next LF */
+};
+
+/* A complete line as the handlers see it, CR/LF removed.  Built the same
+ * way whether the line was contiguous or assembled, so results never depend
+ * on where segments were cut. */
+struct http_lv {
+	const uint8_t *p;           /* first `len` bytes of the line */
+	size_t len;
+	const uint8_t *tail;        /* last `tail_len` bytes of the line */
+	size_t tail_len;
+	uint64_t total;             /* real length */
+	uint64_t raw;               /* bytes consumed, CR LF included */
+	uint64_t ts;
+	bool over;                  /* total > len: p is only a prefix */
+	bool crlf;                  /* ended with CR LF */
+};
+
+/* Framing facts of the message whose head is being parsed. */
+struct http_msg {
+	uint64_t cl;
+	uint8_t cl_state;           /* enum http_cl */
+	uint8_t last_hdr;           /* enum http_hdr, for obs-fold */
+	bool te, te_chunked, te_chunked_any, te_twice, http10, host_seen;
+};
+
+struct http_dir {
+	uint8_t st;                 /* enum http_state */
+	uint8_t after_req;          /* dir 0: state after this request ends */
+	bool eof;
+	bool synced;                /* a valid start line was seen here */
+	bool wait_data;             /* dir 0: bytes ignored in ST_WAIT */
+	bool resp_started;          /* dir 1: a response (maybe 1xx) is under way */
+	bool has_target;            /* dir 1: it answers request resp_seq */
+	bool damaged;               /* dir 1: it was cut by a gap or bad framing */
+	uint8_t kind;               /* dir 1: enum http_kind of its request */
+	int status;                 /* dir 1: its status code */
+	struct http_line ln;
+	struct http_msg m;
+	uint64_t remaining;
+	uint64_t head_bytes;        /* of the head or trailer block so far */
+	uint64_t last_ts;
+};
+
+/* The request whose head is being parsed. */
+struct http_req {
+	uint64_t ts;
+	uint64_t pos;               /* store region (virtual offset) */
+	uint32_t used;              /* head bytes copied into it */
+	uint32_t flags;
+	uint16_t method_len, uri_len, host_len, ua_len, version_len;
+	uint8_t kind;
+	bool keep;                  /* head still copied whole */
+	char method[RS_HTTP_METHOD_MAX], uri[RS_HTTP_URI_MAX];
+	char host[RS_HTTP_HOST_MAX], ua[RS_HTTP_UA_MAX];
+	char version[RS_HTTP_VERSION_MAX];
+};
+
+/* A request waiting for its response (and maybe the end of its body).
+ * Its store region holds [raw head][method][uri][host][ua][version]. */
+struct http_pend {
+	uint64_t seq;
+	uint64_t ts_ns, resp_ts_ns;
+	uint64_t req_body_len, resp_body_len;
+	uint64_t pos;
+	uint32_t head_len, flags;
+	int status;
+	uint16_t method_len, uri_len, host_len, ua_len, version_len;
+	uint8_t kind;
+	bool req_done, resp_done, resp_seen;
+};
+
+struct rs_http_conn {
+	struct rs_http_layer *l;
+	const struct rs_flow_info *f;
+	struct rs_http_conn *next_free;
+	uint32_t cflags;            /* flags every txn gets (midstream) */
+	bool http_seen, not_http, stopped, has_cur;
+	uint64_t sniffed;           /* dir 0 bytes before anything HTTP */
+	uint64_t next_seq;          /* seq of the next committed request */
+	uint64_t resp_seq;          /* seq the next response answers */
+	uint64_t req_seq;           /* seq of the request in dir 0's body */
+	uint64_t wait_seq;          /* the CONNECT dir 0 waits on */
+	uint64_t st_end;            /* virtual end of the last committed region */
+	unsigned p_head, p_count;
+	struct http_dir d[2];
+	struct http_pend pend[RS_HTTP_PENDING_MAX];
+	struct http_req cur;
+	/* Not cleared on reuse: */
+	uint8_t line_req[HTTP_LINE_CAP_REQ];
+	uint8_t line_resp[HTTP_LINE_CAP_RESP];
+	uint8_t store[RS_HTTP_REQ_STORE];
+};
+
+struct http_priv {
+	struct rs_http_conn *free;
+	unsigned nfree;
+	struct rs_http_txn txn;     /* filled for each callback */
+};
+
+/* http.c: requests in flight (the store and the queue) */
+void http_cur_begin(struct rs_http_conn *c, uint64_t ts);
+void http_head_append(struct rs_http_conn *c, const uint8_t *p, size_t n);
+uint64_t http_commit(struct rs_http_conn *c, uint32_t flags);
+struct http_pend *http_pend_seq(struct rs_http_conn *c, uint64_t seq);
+void http_try_emit(struct rs_http_conn *c);
+void http_emit_front(struct rs_http_conn *c);
+
+/* http_lex.c: lines, start lines, framing headers, resync scans */
+bool http_tchar(uint8_t ch);
+void http_set_field(char *dst, uint16_t *dlen, size_t max, const uint8_t *p,
+		    size_t n, uint32_t *flags);
+void http_append_field(char *dst, uint16_t *dlen, size_t max,
+		       const uint8_t *p, size_t n, uint32_t *flags);
+void http_line_reset(struct http_line *ln);
+void http_line_append(struct http_line *ln, const uint8_t *p, size_t n);
+void http_lv_direct(struct http_lv *lv, const struct http_line *ln,
+		    const uint8_t *p, size_t n, uint64_t ts);
+void http_lv_buffered(struct http_lv *lv, const struct http_line *ln,
+		      bool term);
+bool http_plausible(const uint8_t *p, size_t n);
+bool http_version_ok(const uint8_t *p, size_t n);
+int http_parse_request(struct http_req *r, const struct http_lv *lv,
+		       bool no_version);
+bool http_req_is_10(const struct http_req *r);
+bool http_parse_status(const uint8_t *p, size_t n, int *status, bool *http10);
+int http_hdr_kind(const uint8_t *name, size_t n, int dir);
+void http_cl_apply(struct http_msg *m, const uint8_t *v, size_t n);
+uint32_t http_te_apply(struct http_msg *m, const uint8_t *v, size_t n,
+		       const struct http_lv *lv);
+int http_chunk_size(const uint8_t *p, size_t n, uint64_t *size);
+long http_find_request(const uint8_t *p, size_t n);
+long http_find_status(const uint8_t *p, size_t n);
+
+#endif /* HTTP_IMPL_H */
