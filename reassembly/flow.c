@@ -1,1 +1,603 @@
-/* placeholder: being written */
+/* flow.c - the shared lock-free flow table (cds_lfht), per-worker ownership, idle expiry and eviction.
+ *
+ * RCU flavour: QSBR.  A worker's read side is its whole packet loop; it
+ * costs nothing per lookup (no counter updates, no barriers), and the
+ * workers already have natural quiescent points between ring blocks, where
+ * they hold no flow pointers.  The price is that an online worker must call
+ * rs_flow_quiescent() regularly and go offline around blocking waits, which
+ * the capture loop does anyway.  memb would cost two barriers-free counter
+ * updates per packet and forgive a forgotten quiescent call; we prefer the
+ * zero-cost read side for a per-packet lookup.
+ *
+ * Ownership: the worker that inserts a flow owns it.  Only the owner touches
+ * the flow's mutable part (info, streams, LRU links) and only the owner
+ * removes it, so removal needs no lock: cds_lfht_del, then call_rcu frees
+ * the memory once no other worker can still be looking at the node.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "flow_impl.h"
+
+/* A stream's hash chain stays short: buckets up to the next power of two
+ * of max_flows, never fewer than this. */
+#define RS_FLOW_MIN_BUCKETS 1024UL
+#define RS_FLOW_MAX_BUCKETS (1UL << 30)
+/* Evictions tried before giving up on a slot other workers keep taking. */
+#define RS_FLOW_EVICT_TRIES 16
+
+/* Registration is per thread; tests and tools may run several workers on
+ * one thread, so count them. */
+static _Thread_local unsigned rs_rcu_refs;
+
+static const char *const rs_state_names[RS_ST__COUNT] = {
+	[RS_ST_NEW] = "new",
+	[RS_ST_SYN_SENT] = "syn_sent",
+	[RS_ST_SYN_RECV] = "syn_recv",
+	[RS_ST_EST] = "established",
+	[RS_ST_FIN_WAIT] = "fin_wait",
+	[RS_ST_CLOSING] = "closing",
+	[RS_ST_CLOSED] = "closed",
+};
+
+const char *rs_flow_state_name(unsigned st)
+{
+	return st < RS_ST__COUNT ? rs_state_names[st] : "unknown";
+}
+
+const char *rs_flow_end_reason_name(enum rs_flow_end_reason r)
+{
+	switch (r) {
+	case RS_END_FIN: return "fin";
+	case RS_END_RST: return "rst";
+	case RS_END_TIMEOUT: return "timeout";
+	case RS_END_EVICTED: return "evicted";
+	case RS_END_SHUTDOWN: return "shutdown";
+	}
+	return "unknown";
+}
+
+void rs_flow_config_default(struct rs_flow_config *c)
+{
+	const uint64_t s = 1000000000ULL;
+
+	*c = (struct rs_flow_config){
+		.max_flows = 262144,
+		.ooo_bytes_max = 64ULL << 20,
+		.ooo_bytes_per_flow = 1ULL << 20,
+		.timeout_new_ns = 60 * s,
+		.timeout_est_ns = 600 * s,
+		.timeout_closed_ns = 60 * s,
+		.timeout_udp_ns = 300 * s,
+		.timeout_other_ns = 300 * s,
+	};
+}
+
+void rs_flow_stats_add(struct rs_flow_stats *dst,
+		       const struct rs_flow_stats *src)
+{
+#define ADD(f) dst->f += src->f
+	ADD(flows_created); ADD(flows_ended); ADD(flows_active);
+	ADD(flows_evicted); ADD(flows_timeout); ADD(wrong_worker);
+	ADD(tuple_reuse); ADD(midstream); ADD(tcp_segments); ADD(tcp_gaps);
+	ADD(gap_bytes); ADD(ooo_segments); ADD(ooo_bytes); ADD(ooo_dropped);
+	ADD(retransmits); ADD(overlaps); ADD(overlap_mismatch);
+	ADD(alloc_failures); ADD(flows_refused); ADD(pkts_skipped);
+	ADD(insert_races);
+#undef ADD
+}
+
+/* ---- keys ------------------------------------------------------------ */
+
+/* MurmurHash3's 64-bit finalizer: every input bit flips each output bit
+ * with probability ~1/2.  cds_lfht splits buckets on the bit-reversed hash,
+ * so high and low bits must both be good. */
+static inline uint64_t fmix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	k ^= k >> 33;
+	return k;
+}
+
+static uint64_t key_hash(const struct rs_flow_key *k, uint64_t seed)
+{
+	uint64_t h = seed;
+
+	for (int i = 0; i < 5; i++)
+		h = fmix64(h ^ k->w[i]) + 0x9e3779b97f4a7c15ULL;
+	return fmix64(h);
+}
+
+static inline bool pkt_has_ports(uint8_t proto)
+{
+	return proto == 6 || proto == 17;
+}
+
+/* Build the canonical key of p.  *src_is_lo tells which end sent p.
+ * Returns false for packets that are not flow traffic. */
+static bool key_build(const struct rs_pkt *p, struct rs_flow_key *k,
+		      bool *src_is_lo)
+{
+	uint8_t a[16] = {0}, b[16] = {0};
+	uint16_t sp = 0, dp = 0, vlan = 0;
+	int c;
+
+	if ((p->ip_version != 4 && p->ip_version != 6) ||
+	    (p->addr_len != 4 && p->addr_len != 16))
+		return false;
+	/* Later fragments carry no ports: they cannot be placed in a flow. */
+	if ((p->flags & RS_PKT_FRAGMENT) && !(p->flags & RS_PKT_FRAG_FIRST))
+		return false;
+	if (pkt_has_ports(p->l4proto)) {
+		if (!p->l4)
+			return false;
+		sp = p->sport;
+		dp = p->dport;
+	}
+	if (p->vlan_count > 0 && p->vlan_count <= RS_MAX_VLAN)
+		vlan = p->vlan_id[p->vlan_count - 1];
+	memcpy(a, p->src, p->addr_len);
+	memcpy(b, p->dst, p->addr_len);
+	c = memcmp(a, b, sizeof(a));
+	if (c == 0)
+		c = (sp > dp) - (sp < dp);
+	*src_is_lo = c <= 0;
+	memcpy(&k->w[0], *src_is_lo ? a : b, 16);
+	memcpy(&k->w[2], *src_is_lo ? b : a, 16);
+	k->w[4] = (uint64_t)(*src_is_lo ? sp : dp) |
+		  (uint64_t)(*src_is_lo ? dp : sp) << 16 |
+		  (uint64_t)vlan << 32 | (uint64_t)p->l4proto << 48 |
+		  (uint64_t)p->addr_len << 56;
+	return true;
+}
+
+static int key_match(struct cds_lfht_node *node, const void *key)
+{
+	const struct rs_flow *f = caa_container_of(node, struct rs_flow, node);
+
+	return memcmp(&f->key, key, sizeof(f->key)) == 0;
+}
+
+/* ---- table ----------------------------------------------------------- */
+
+static unsigned long pow2_at_least(uint64_t n)
+{
+	unsigned long v = RS_FLOW_MIN_BUCKETS;
+
+	while (v < n && v < RS_FLOW_MAX_BUCKETS)
+		v <<= 1;
+	return v;
+}
+
+static uint64_t table_seed(void)
+{
+	uint64_t seed;
+	struct timespec ts;
+
+	/* A random seed keeps remote peers from choosing colliding tuples. */
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))
+		return seed;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return fmix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32));
+}
+
+int rs_flow_table_new(struct rs_flow_table **out,
+		      const struct rs_flow_config *cfg)
+{
+	struct rs_flow_table *t;
+	unsigned long max_buckets;
+	int err = -ENOMEM;
+
+	if (!out)
+		return -EINVAL;
+	if (cfg && cfg->max_flows == 0)
+		return -EINVAL;
+	t = aligned_alloc(64, (sizeof(*t) + 63) & ~(size_t)63);
+	if (!t)
+		goto fail;
+	memset(t, 0, sizeof(*t));
+	if (cfg)
+		t->cfg = *cfg;
+	else
+		rs_flow_config_default(&t->cfg);
+	t->timeout[RS_LRU_NEW] = t->cfg.timeout_new_ns;
+	t->timeout[RS_LRU_EST] = t->cfg.timeout_est_ns;
+	t->timeout[RS_LRU_CLOSED] = t->cfg.timeout_closed_ns;
+	t->timeout[RS_LRU_UDP] = t->cfg.timeout_udp_ns;
+	t->timeout[RS_LRU_OTHER] = t->cfg.timeout_other_ns;
+	t->seed = table_seed();
+	atomic_init(&t->count, 0);
+	atomic_init(&t->ooo_bytes, 0);
+	/* The table never holds more than max_flows: cap the buckets there
+	 * (load factor 1 when full) so a flood cannot grow the index. */
+	max_buckets = pow2_at_least(t->cfg.max_flows);
+	t->ht = cds_lfht_new(RS_FLOW_MIN_BUCKETS, RS_FLOW_MIN_BUCKETS,
+			     max_buckets,
+			     CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	if (!t->ht)
+		goto fail_table;
+	*out = t;
+	return 0;
+
+fail_table:
+	free(t);
+fail:
+	return err;
+}
+
+static void flow_free_rcu(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct rs_flow, rcu));
+}
+
+void rs_flow_table_free(struct rs_flow_table *t)
+{
+	struct cds_lfht_iter iter;
+	struct rs_flow *f;
+
+	if (!t)
+		return;
+	/* Flows removed by workers are freed by call_rcu callbacks that may
+	 * not have run yet: wait for all of them before the table goes. */
+	rcu_barrier();
+	/* Workers end their flows when freed; anything left means a worker
+	 * was never freed.  No reader can remain, so free directly. */
+	cds_lfht_for_each_entry(t->ht, &iter, f, node) {
+		if (cds_lfht_del(t->ht, &f->node) == 0) {
+			rs_tcp_free_segs(t, f);
+			free(f);
+		}
+	}
+	cds_lfht_destroy(t->ht, NULL);
+	free(t);
+}
+
+uint64_t rs_flow_table_count(const struct rs_flow_table *t)
+{
+	return atomic_load_explicit(&((struct rs_flow_table *)t)->count,
+				    memory_order_relaxed);
+}
+
+/* ---- workers --------------------------------------------------------- */
+
+int rs_flow_worker_new(struct rs_flow_worker **out, struct rs_flow_table *t,
+		       unsigned id, const struct rs_app_ops *ops,
+		       void *app_ctx, rs_flow_end_fn end_fn, void *end_ctx)
+{
+	struct rs_flow_worker *w;
+
+	if (!out || !t)
+		return -EINVAL;
+	w = aligned_alloc(64, (sizeof(*w) + 63) & ~(size_t)63);
+	if (!w)
+		return -ENOMEM;
+	memset(w, 0, sizeof(*w));
+	w->t = t;
+	w->id = id;
+	w->ops = ops;
+	w->app_ctx = app_ctx;
+	w->end_fn = end_fn;
+	w->end_ctx = end_ctx;
+	for (int c = 0; c < RS_LRU__COUNT; c++)
+		CDS_INIT_LIST_HEAD(&w->lru[c]);
+	if (rs_rcu_refs++ == 0)
+		rcu_register_thread();
+	*out = w;
+	return 0;
+}
+
+void rs_flow_worker_free(struct rs_flow_worker *w)
+{
+	if (!w)
+		return;
+	/* Removing flows needs an online reader (cds_lfht_del, call_rcu). */
+	if (!rcu_read_ongoing())
+		rcu_thread_online();
+	rs_flow_flush(w, w->now_ns, RS_END_SHUTDOWN);
+	if (rs_rcu_refs > 0 && --rs_rcu_refs == 0)
+		rcu_unregister_thread();
+	free(w);
+}
+
+const struct rs_flow_stats *rs_flow_worker_stats(const struct rs_flow_worker *w)
+{
+	return &w->st;
+}
+
+void rs_flow_quiescent(struct rs_flow_worker *w)
+{
+	(void)w;
+	rcu_quiescent_state();
+}
+
+void rs_flow_offline(struct rs_flow_worker *w)
+{
+	(void)w;
+	rcu_thread_offline();
+}
+
+void rs_flow_online(struct rs_flow_worker *w)
+{
+	(void)w;
+	rcu_thread_online();
+}
+
+/* ---- lifecycle ------------------------------------------------------- */
+
+static unsigned lru_class_of(const struct rs_flow *f)
+{
+	if (f->info.proto == 17)
+		return RS_LRU_UDP;
+	if (f->info.proto != 6)
+		return RS_LRU_OTHER;
+	switch (f->state) {
+	case RS_ST_SYN_SENT:
+	case RS_ST_SYN_RECV:
+	case RS_ST_NEW:
+		return RS_LRU_NEW;
+	case RS_ST_EST:
+		return RS_LRU_EST;
+	default:
+		return RS_LRU_CLOSED;
+	}
+}
+
+/* End f: flush its streams, report it, unlink it; the memory goes after a
+ * grace period.  `why` is the mechanism (counted); flows that saw FIN or
+ * RST report that instead. */
+static void flow_end(struct rs_flow_worker *w, struct rs_flow *f,
+		     enum rs_flow_end_reason why)
+{
+	enum rs_flow_end_reason reason = why;
+
+	if (f->rst)
+		reason = RS_END_RST;
+	else if (f->fin_any)
+		reason = RS_END_FIN;
+	if (f->info.proto == 6)
+		rs_tcp_end(w, f, w->now_ns);
+	if (w->end_fn)
+		w->end_fn(w->end_ctx, &f->info, reason);
+	cds_list_del(&f->lru);
+	rcu_read_lock();
+	if (cds_lfht_del(w->t->ht, &f->node) == 0)
+		atomic_fetch_sub_explicit(&w->t->count, 1,
+					  memory_order_relaxed);
+	rcu_read_unlock();
+	call_rcu(&f->rcu, flow_free_rcu);
+	w->st.flows_ended++;
+	w->st.flows_active--;
+	if (why == RS_END_TIMEOUT)
+		w->st.flows_timeout++;
+	else if (why == RS_END_EVICTED)
+		w->st.flows_evicted++;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+/* End the flow of this worker nearest to its idle deadline ("stalest"
+ * relative to its state's timeout).  Returns false when it owns none. */
+static bool evict_one(struct rs_flow_worker *w)
+{
+	struct rs_flow *best = NULL, *f;
+	uint64_t best_dl = UINT64_MAX, dl;
+
+	for (int c = 0; c < RS_LRU__COUNT; c++) {
+		if (cds_list_empty(&w->lru[c]))
+			continue;
+		f = cds_list_first_entry(&w->lru[c], struct rs_flow, lru);
+		dl = sat_add(f->touch_ns, w->t->timeout[c]);
+		if (!best || dl < best_dl) {
+			best = f;
+			best_dl = dl;
+		}
+	}
+	if (!best)
+		return false;
+	flow_end(w, best, RS_END_EVICTED);
+	return true;
+}
+
+/* Take one of max_flows slots, evicting our own stalest flows if needed.
+ * The count is shared and only ever raised by CAS below the cap, so the
+ * table never exceeds max_flows however many workers insert at once. */
+static int slot_reserve(struct rs_flow_worker *w)
+{
+	struct rs_flow_table *t = w->t;
+
+	for (int tries = 0; tries < RS_FLOW_EVICT_TRIES; tries++) {
+		uint_fast64_t n = atomic_load_explicit(&t->count,
+						       memory_order_relaxed);
+
+		while (n < t->cfg.max_flows) {
+			if (atomic_compare_exchange_weak_explicit(&t->count,
+					&n, n + 1, memory_order_relaxed,
+					memory_order_relaxed))
+				return 0;
+		}
+		if (!evict_one(w))
+			break;
+	}
+	w->st.flows_refused++;
+	return -ENOSPC;
+}
+
+static void fill_info(struct rs_flow *f, const struct rs_pkt *p,
+		      bool src_is_cli, uint16_t vlan)
+{
+	struct rs_flow_info *i = &f->info;
+	const uint8_t *ca = src_is_cli ? p->src : p->dst;
+	const uint8_t *sa = src_is_cli ? p->dst : p->src;
+
+	i->proto = p->l4proto;
+	i->addr_len = p->addr_len;
+	i->vlan = vlan;
+	memcpy(i->cli_addr, ca, p->addr_len);
+	memcpy(i->srv_addr, sa, p->addr_len);
+	if (pkt_has_ports(p->l4proto)) {
+		i->cli_port = src_is_cli ? p->sport : p->dport;
+		i->srv_port = src_is_cli ? p->dport : p->sport;
+	}
+	i->first_ts_ns = p->ts_ns;
+	i->last_ts_ns = p->ts_ns;
+}
+
+/* Make and insert the flow for p.  Returns the flow, or NULL with *err set
+ * (0 when another worker won the insert race and owns the flow). */
+static struct rs_flow *flow_create(struct rs_flow_worker *w,
+				   const struct rs_pkt *p,
+				   const struct rs_flow_key *k, uint64_t hash,
+				   bool src_is_lo, int *err)
+{
+	struct cds_lfht_node *node;
+	struct rs_flow *f;
+	bool src_is_cli = true, midstream = false;
+
+	*err = slot_reserve(w);
+	if (*err)
+		goto fail;
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		w->st.alloc_failures++;
+		*err = -ENOMEM;
+		goto fail_slot;
+	}
+	f->key = *k;
+	f->owner = w;
+	cds_lfht_node_init(&f->node);
+	if (p->l4proto == 6) {
+		src_is_cli = rs_tcp_first(f, p, &midstream);
+		if (midstream)
+			w->st.midstream++;
+	} else {
+		rs_flow_set_state(f, RS_ST_NEW);
+	}
+	fill_info(f, p, src_is_cli, (uint16_t)(k->w[4] >> 32));
+	f->cli_is_lo = src_is_cli == src_is_lo;
+	node = cds_lfht_add_unique(w->t->ht, hash, key_match, k, &f->node);
+	if (node != &f->node) {
+		/* Never published: no grace period needed. */
+		free(f);
+		w->st.insert_races++;
+		atomic_fetch_sub_explicit(&w->t->count, 1,
+					  memory_order_relaxed);
+		f = caa_container_of(node, struct rs_flow, node);
+		if (f->owner == w)
+			return f;
+		w->st.wrong_worker++;
+		*err = 0;
+		return NULL;
+	}
+	f->lru_class = (uint8_t)lru_class_of(f);
+	cds_list_add_tail(&f->lru, &w->lru[f->lru_class]);
+	w->st.flows_created++;
+	w->st.flows_active++;
+	return f;
+
+fail_slot:
+	atomic_fetch_sub_explicit(&w->t->count, 1, memory_order_relaxed);
+fail:
+	return NULL;
+}
+
+static struct rs_flow *flow_lookup(struct rs_flow_table *t,
+				   const struct rs_flow_key *k, uint64_t hash)
+{
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+
+	cds_lfht_lookup(t->ht, hash, key_match, k, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	return node ? caa_container_of(node, struct rs_flow, node) : NULL;
+}
+
+int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p)
+{
+	struct rs_flow_key k;
+	struct rs_flow *f;
+	uint64_t hash;
+	bool src_is_lo;
+	int dir, err = 0;
+
+	if (!key_build(p, &k, &src_is_lo)) {
+		w->st.pkts_skipped++;
+		return 0;
+	}
+	if (p->ts_ns > w->now_ns)
+		w->now_ns = p->ts_ns;
+	hash = key_hash(&k, w->t->seed);
+	/* QSBR: this is free; it documents (and in debug builds checks) that
+	 * the flow pointers below are only used while we are online. */
+	rcu_read_lock();
+	f = flow_lookup(w->t, &k, hash);
+	if (f && f->owner != w) {
+		w->st.wrong_worker++;
+		goto out;
+	}
+	if (f && p->l4proto == 6 && rs_tcp_reuse(f, p)) {
+		w->st.tuple_reuse++;
+		flow_end(w, f, f->rst ? RS_END_RST : RS_END_FIN);
+		f = NULL;
+	}
+	if (!f) {
+		f = flow_create(w, p, &k, hash, src_is_lo, &err);
+		if (!f)
+			goto out;
+	}
+	dir = src_is_lo == (bool)f->cli_is_lo ? 0 : 1;
+	f->info.pkts[dir]++;
+	f->info.bytes[dir] += p->wirelen;
+	if (p->ts_ns > f->info.last_ts_ns)
+		f->info.last_ts_ns = p->ts_ns;
+	if (p->l4proto == 6)
+		rs_tcp_packet(w, f, p, dir);
+	else if (dir == 1 && f->state == RS_ST_NEW)
+		rs_flow_set_state(f, RS_ST_EST);
+	/* Touch: to the tail of its (maybe new) class list. */
+	f->touch_ns = w->now_ns;
+	f->lru_class = (uint8_t)lru_class_of(f);
+	cds_list_del(&f->lru);
+	cds_list_add_tail(&f->lru, &w->lru[f->lru_class]);
+out:
+	rcu_read_unlock();
+	return err;
+}
+
+void rs_flow_tick(struct rs_flow_worker *w, uint64_t now_ns)
+{
+	if (now_ns > w->now_ns)
+		w->now_ns = now_ns;
+	for (int c = 0; c < RS_LRU__COUNT; c++) {
+		uint64_t to = w->t->timeout[c];
+
+		while (!cds_list_empty(&w->lru[c])) {
+			struct rs_flow *f = cds_list_first_entry(&w->lru[c],
+							struct rs_flow, lru);
+
+			if (w->now_ns - f->touch_ns <= to)
+				break;
+			flow_end(w, f, RS_END_TIMEOUT);
+		}
+	}
+}
+
+void rs_flow_flush(struct rs_flow_worker *w, uint64_t now_ns,
+		   enum rs_flow_end_reason why)
+{
+	if (now_ns > w->now_ns)
+		w->now_ns = now_ns;
+	for (int c = 0; c < RS_LRU__COUNT; c++) {
+		while (!cds_list_empty(&w->lru[c]))
+			flow_end(w, cds_list_first_entry(&w->lru[c],
+					struct rs_flow, lru), why);
+	}
+}

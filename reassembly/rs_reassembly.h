@@ -11,6 +11,13 @@
  * worker touches its streams.  The table itself is shared.  Each worker
  * thread that calls rs_flow_* must be registered with RCU through
  * rs_flow_worker_new() on that thread.
+ *
+ * RCU flavour: QSBR (liburcu-qsbr).  Lookups cost nothing on the read side;
+ * in exchange every worker must announce quiescent states: call
+ * rs_flow_quiescent() between ring blocks / packet batches, and wrap any
+ * blocking wait (poll, sleep, condition wait) in rs_flow_offline() /
+ * rs_flow_online().  A worker that is online and never quiescent stalls
+ * every grace period: ended flows are then never freed.
  */
 #ifndef RS_REASSEMBLY_H
 #define RS_REASSEMBLY_H
@@ -64,7 +71,10 @@ struct rs_flow_config {
 	uint64_t timeout_udp_ns;
 	uint64_t timeout_other_ns;
 };
-/* Defaults near Suricata's (new 60 s, established 600 s, closed 60 s ...). */
+/* Defaults near Suricata's: new 60 s, established 600 s, closed 60 s,
+ * udp 300 s, other 300 s; max_flows 262144; ooo 64 MiB global, 1 MiB per
+ * flow.  Timeouts are idle times: a flow ends once now - last packet is
+ * greater than its state's timeout. */
 void rs_flow_config_default(struct rs_flow_config *c);
 
 /* The application layer sees each TCP connection as two byte streams.
@@ -111,6 +121,11 @@ struct rs_flow_stats {
 	uint64_t overlaps;            /* partial overlaps with data already seen */
 	uint64_t overlap_mismatch;    /* overlapping bytes that differed */
 	uint64_t alloc_failures;
+	/* Additions (append only). */
+	uint64_t flows_refused;       /* not created: table full and this worker
+				       * owned nothing to evict */
+	uint64_t pkts_skipped;        /* not flow traffic: non-IP, later fragments */
+	uint64_t insert_races;        /* lost an insert race (add_unique) */
 };
 void rs_flow_stats_add(struct rs_flow_stats *dst,
 		       const struct rs_flow_stats *src);
@@ -118,8 +133,11 @@ void rs_flow_stats_add(struct rs_flow_stats *dst,
 struct rs_flow_table;
 struct rs_flow_worker;
 
-/* Create the shared table.  Returns 0 or -ENOMEM.  Free with
- * rs_flow_table_free() after every worker is freed. */
+/* Create the shared table (cfg NULL = defaults).  Returns 0, -EINVAL
+ * (max_flows 0) or -ENOMEM; *out is untouched on failure.  Any thread, no
+ * RCU registration needed.  Free with rs_flow_table_free() after every
+ * worker is freed; it waits for pending RCU frees (rcu_barrier) and must be
+ * called from a thread that is not an online RCU reader. */
 int rs_flow_table_new(struct rs_flow_table **out,
 		      const struct rs_flow_config *cfg);
 void rs_flow_table_free(struct rs_flow_table *t);
@@ -138,8 +156,10 @@ void rs_flow_worker_free(struct rs_flow_worker *w);
 
 /* Account one decoded packet to its flow, reassemble TCP payload and feed
  * the app layer.  Allocates only when a flow is created or a segment must
- * be buffered out of order.  Returns 0, or a negative errno when it could
- * not (counted in stats). */
+ * be buffered out of order.  Returns 0 (also for packets skipped, or whose
+ * flow another worker owns: counted), -ENOSPC when the table is full and
+ * nothing of this worker's could be evicted, -ENOMEM; both counted.
+ * Worker thread, online.  p->ts_ns moves the worker's clock forward. */
 int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p);
 
 /* Time moves to now_ns (packet time for files, clock for live): end this
@@ -151,7 +171,10 @@ void rs_flow_quiescent(struct rs_flow_worker *w);
 /* Block in an RCU-offline state (e.g. around a poll()) and come back. */
 void rs_flow_offline(struct rs_flow_worker *w);
 void rs_flow_online(struct rs_flow_worker *w);
-/* End every flow this worker owns with reason `why` (e.g. end of file). */
+/* End every flow this worker owns with reason `why` (e.g. end of file):
+ * streams are flushed (gaps reported, eof, close) and end_fn is called.
+ * Flows that already saw FIN or RST report fin or rst instead of `why`,
+ * as they do whatever removes them. */
 void rs_flow_flush(struct rs_flow_worker *w, uint64_t now_ns,
 		   enum rs_flow_end_reason why);
 const struct rs_flow_stats *rs_flow_worker_stats(const struct rs_flow_worker *w);
@@ -166,15 +189,6 @@ const struct rs_flow_stats *rs_flow_worker_stats(const struct rs_flow_worker *w)
 #define RS_HTTP_UA_MAX 512
 #define RS_HTTP_VERSION_MAX 16
 #define RS_HTTP_HEADER_BLOCK_MAX (64 * 1024) /* beyond: stop parsing headers */
-/* Requests waiting for a response, per connection; beyond, the oldest is
- * emitted unanswered (its response, if it comes, is counted as an orphan). */
-#define RS_HTTP_PENDING_MAX 16
-/* Bytes per connection that hold waiting requests' fields and raw heads
- * (req_head); a head that does not fit is not kept. */
-#define RS_HTTP_REQ_STORE 8192
-/* Bytes of direction 0 scanned for a request line before a connection that
- * never looked like HTTP is ignored (counted in not_http). */
-#define RS_HTTP_SNIFF_MAX 8192
 
 /* rs_http_txn.flags */
 enum {
@@ -228,9 +242,6 @@ struct rs_http_stats {
 	uint64_t upgrades;
 	uint64_t unanswered;
 	uint64_t not_http;               /* connections that were not HTTP */
-	uint64_t orphan_responses;       /* responses with no request to pair */
-	uint64_t evicted;                /* requests emitted early: queue full */
-	uint64_t alloc_failures;         /* connections not parsed: no memory */
 };
 void rs_http_stats_add(struct rs_http_stats *dst,
 		       const struct rs_http_stats *src);

@@ -1,0 +1,145 @@
+/* flow_impl.h - private layout of the flow table, flows, TCP streams and workers. */
+#ifndef RS_FLOW_IMPL_H
+#define RS_FLOW_IMPL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* The RCU flavour must be included before rculfhash.h: the table binds to it.
+ * QSBR: see flow.c for why. */
+#include <urcu-qsbr.h>
+#include <urcu/list.h>
+#include <urcu/rculfhash.h>
+
+#include "rs_reassembly.h"
+
+/* Serial-number arithmetic (RFC 1982) on 32-bit TCP sequence numbers:
+ * a is "before" b when the signed distance is negative.  Converting to
+ * int32_t is modular on every compiler we use (GCC/Clang define it). */
+static inline int32_t rs_seq_diff(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
+}
+#define SEQ_LT(a, b) (rs_seq_diff((a), (b)) < 0)
+#define SEQ_LEQ(a, b) (rs_seq_diff((a), (b)) <= 0)
+#define SEQ_GT(a, b) (rs_seq_diff((a), (b)) > 0)
+#define SEQ_GEQ(a, b) (rs_seq_diff((a), (b)) >= 0)
+
+/* Canonical 5-tuple + VLAN: the lower (address, port) end first, so both
+ * directions build the same key.  w[4] = lo port | hi port << 16 |
+ * vlan << 32 | proto << 48 | addr_len << 56. */
+struct rs_flow_key {
+	uint64_t w[5];
+};
+
+/* Idle-timeout classes: one LRU list per class per worker, so each list is
+ * ordered by deadline and expiry only ever looks at list heads. */
+enum rs_lru_class {
+	RS_LRU_NEW, RS_LRU_EST, RS_LRU_CLOSED, RS_LRU_UDP, RS_LRU_OTHER,
+	RS_LRU__COUNT
+};
+
+/* Flow states; names in rs_flow_state_name (flow.c). */
+enum rs_flow_state {
+	RS_ST_NEW,          /* udp/other: one direction seen */
+	RS_ST_SYN_SENT,
+	RS_ST_SYN_RECV,
+	RS_ST_EST,          /* tcp established; udp/other: both directions */
+	RS_ST_FIN_WAIT,     /* one FIN seen */
+	RS_ST_CLOSING,      /* both FINs seen */
+	RS_ST_CLOSED,       /* both FINs acknowledged, or RST */
+	RS_ST__COUNT
+};
+
+/* One out-of-order segment, copied from the frame.  A stream's list is
+ * sorted by seq, the segments are disjoint and all start after `next`. */
+struct rs_seg {
+	struct rs_seg *next;
+	uint64_t ts_ns;     /* arrival time, handed on with the bytes */
+	uint32_t seq, len;
+	uint8_t data[];
+};
+
+/* One direction of a TCP connection. */
+struct rs_stream {
+	struct rs_seg *head, *tail;
+	uint32_t next;      /* next expected seq: everything before is done */
+	uint32_t fin_seq;   /* seq of the FIN, valid when fin */
+	uint32_t peer_ack;  /* highest ACK the other side sent for us */
+	uint8_t init : 1;   /* next is known */
+	uint8_t fin : 1;
+	uint8_t fin_acked : 1;
+	uint8_t eof : 1;    /* ended: FIN reached, RST, or flushed */
+	uint8_t ack_valid : 1;
+	uint8_t data_seen : 1;
+};
+
+enum { RS_APP_NONE, RS_APP_OPEN, RS_APP_OFF };
+
+struct rs_flow {
+	/* Read by any worker during lookups; immutable once published. */
+	struct cds_lfht_node node;
+	struct rs_flow_key key;
+	struct rs_flow_worker *owner;
+	struct rcu_head rcu;
+	/* Owner only from here on. */
+	struct cds_list_head lru;
+	uint64_t touch_ns;          /* worker clock at the last packet */
+	struct rs_flow_info info;
+	struct rs_stream s[2];      /* [0] client to server */
+	void *app;
+	uint32_t ooo_bytes;         /* buffered, both directions */
+	uint8_t cli_is_lo;          /* client is the key's lower end */
+	uint8_t state;              /* enum rs_flow_state */
+	uint8_t lru_class;
+	uint8_t app_state;          /* RS_APP_* */
+	uint8_t rst : 1;
+	uint8_t fin_any : 1;
+};
+
+struct rs_flow_table {
+	struct cds_lfht *ht;
+	struct rs_flow_config cfg;
+	uint64_t seed;
+	uint64_t timeout[RS_LRU__COUNT];
+	/* Shared by all workers: each on its own cache line. */
+	alignas(64) atomic_uint_fast64_t count;     /* flows in the table */
+	alignas(64) atomic_uint_fast64_t ooo_bytes; /* buffered, all flows */
+};
+
+struct rs_flow_worker {
+	struct rs_flow_stats st;    /* first: cache-line aligned */
+	struct rs_flow_table *t;
+	const struct rs_app_ops *ops;
+	void *app_ctx;
+	rs_flow_end_fn end_fn;
+	void *end_ctx;
+	uint64_t now_ns;            /* monotonic: max of packet and tick times */
+	unsigned id;
+	struct cds_list_head lru[RS_LRU__COUNT];
+};
+
+/* stream.c: TCP state and reassembly, called by flow.c on the owner. */
+
+/* Roles for a new TCP flow from its first packet: true when the sender is
+ * the client.  Sets RS_FLOW_* flags and the initial state in f. */
+bool rs_tcp_first(struct rs_flow *f, const struct rs_pkt *p, bool *midstream);
+/* One segment of flow f in direction dir (0 = from client). */
+void rs_tcp_packet(struct rs_flow_worker *w, struct rs_flow *f,
+		   const struct rs_pkt *p, int dir);
+/* A SYN without ACK on this flow starts a new connection. */
+bool rs_tcp_reuse(const struct rs_flow *f, const struct rs_pkt *p);
+/* Flush both streams (gaps, eof), close the app, free buffers. */
+void rs_tcp_end(struct rs_flow_worker *w, struct rs_flow *f, uint64_t ts_ns);
+/* Free buffered segments without callbacks (table teardown). */
+void rs_tcp_free_segs(struct rs_flow_table *t, struct rs_flow *f);
+
+/* flow.c */
+const char *rs_flow_state_name(unsigned st);
+static inline void rs_flow_set_state(struct rs_flow *f, unsigned st)
+{
+	f->state = (uint8_t)st;
+	f->info.state = rs_flow_state_name(st);
+}
+
+#endif /* RS_FLOW_IMPL_H */
