@@ -28,7 +28,8 @@ traffic() {
 }
 
 check() {  # name pcap
-	local name=$1 cap=$2 out=$work/$name.d
+	local name=$1 cap=$2
+	local out=$work/$name.d
 	mkdir -p "$out"
 	"$DUMP" "$cap" "$out" >"$work/$name.flows"
 	"$RINGSNIFF" -q -r "$cap" --flow-log "$work/$name.flowlog" --summary-json "$work/$name.json"
@@ -44,7 +45,7 @@ check clean "$work/clean.pcap" || fail=1
 for ns in "$RS_NS_SRV" "$RS_NS_CLI"; do
 	ip netns exec "$ns" nft add table inet rsloss
 	ip netns exec "$ns" nft add chain inet rsloss out '{ type filter hook output priority 0; }'
-	ip netns exec "$ns" nft add rule inet rsloss out tcp numgen random mod 100 '<' 3 drop
+	ip netns exec "$ns" nft add rule inet rsloss out meta l4proto tcp numgen random mod 100 '<' 3 drop
 done
 rs_capture_start "$work/loss.pcap"
 traffic
