@@ -189,6 +189,15 @@ const struct rs_flow_stats *rs_flow_worker_stats(const struct rs_flow_worker *w)
 #define RS_HTTP_UA_MAX 512
 #define RS_HTTP_VERSION_MAX 16
 #define RS_HTTP_HEADER_BLOCK_MAX (64 * 1024) /* beyond: stop parsing headers */
+/* Requests waiting for a response, per connection; beyond, the oldest is
+ * emitted unanswered (its response, if it comes, is counted as an orphan). */
+#define RS_HTTP_PENDING_MAX 16
+/* Bytes per connection that hold waiting requests' fields and raw heads
+ * (req_head); a head that does not fit is not kept. */
+#define RS_HTTP_REQ_STORE 8192
+/* Bytes of direction 0 scanned for a request line before a connection that
+ * never looked like HTTP is ignored (counted in not_http). */
+#define RS_HTTP_SNIFF_MAX 8192
 
 /* rs_http_txn.flags */
 enum {
@@ -242,6 +251,9 @@ struct rs_http_stats {
 	uint64_t upgrades;
 	uint64_t unanswered;
 	uint64_t not_http;               /* connections that were not HTTP */
+	uint64_t orphan_responses;       /* responses with no request to pair */
+	uint64_t evicted;                /* requests emitted early: queue full */
+	uint64_t alloc_failures;         /* connections not parsed: no memory */
 };
 void rs_http_stats_add(struct rs_http_stats *dst,
 		       const struct rs_http_stats *src);
