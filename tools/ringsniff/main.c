@@ -62,6 +62,7 @@ int main(int argc, char **argv)
 	int status, rc;
 
 	memset(&app, 0, sizeof app);
+	app.http_sink.fd = app.flow_sink.fd = -1;  /* closed even if never opened */
 	rc = rs_parse_opts(&app.opts, argc, argv);
 	if (rc != 0) {
 		rs_opts_free(&app.opts);
@@ -106,9 +107,9 @@ int main(int argc, char **argv)
 	status = app.live ? rs_run_live(&app) : rs_run_file(&app);
 
 	rs_totals_collect(&app, &tot);
-	if (!app.opts.quiet)
+	if (!app.opts.quiet && app.started)
 		rs_report_final(&app, &tot, stderr);
-	if (app.opts.summary_json &&
+	if (app.started && app.opts.summary_json &&
 	    rs_report_json(&app, &tot, app.opts.summary_json) < 0 &&
 	    status == RS_EXIT_OK)
 		status = RS_EXIT_RUNTIME;

@@ -1,5 +1,7 @@
 /* output.c - JSON-lines logs (HTTP transactions, flows) with exact escaping. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -11,17 +13,18 @@
 int rs_sink_open(struct rs_sink *s, const char *path)
 {
 	memset(s, 0, sizeof *s);
+	s->fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	if (!path)
 		return 0;
 	s->path = path;
 	if (strcmp(path, "-") == 0) {
-		s->fp = stdout;
+		s->fd = STDOUT_FILENO;
 		s->is_stdout = true;
 		return 0;
 	}
-	s->fp = fopen(path, "w");
-	if (!s->fp) {
+	s->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (s->fd < 0) {
 		int e = errno;
 		fprintf(stderr, "ringsniff: cannot open %s: %s\n", path, strerror(e));
 		return -e;
@@ -31,23 +34,19 @@ int rs_sink_open(struct rs_sink *s, const char *path)
 
 void rs_sink_close(struct rs_sink *s)
 {
-	if (s->fp) {
-		if (fflush(s->fp) != 0 && !s->error)
-			s->error = errno;
-		if (!s->is_stdout && fclose(s->fp) != 0 && !s->error)
-			s->error = errno;
-		if (s->error)
-			fprintf(stderr, "ringsniff: writing %s failed: %s\n",
-				s->path, strerror(s->error));
-	}
-	s->fp = NULL;
+	if (s->fd >= 0 && !s->is_stdout && close(s->fd) != 0 && !s->error)
+		s->error = errno;
+	if (s->error)
+		fprintf(stderr, "ringsniff: writing %s failed: %s\n", s->path,
+			strerror(s->error));
+	s->fd = -1;
 	pthread_mutex_destroy(&s->lock);
 }
 
 int rs_outbuf_init(struct rs_outbuf *b, struct rs_sink *s)
 {
 	memset(b, 0, sizeof *b);
-	if (!s->fp)
+	if (s->fd < 0)
 		return 0;
 	b->buf = malloc(RS_OUTBUF_SIZE);
 	if (!b->buf)
@@ -56,15 +55,24 @@ int rs_outbuf_init(struct rs_outbuf *b, struct rs_sink *s)
 	return 0;
 }
 
-/* Hand the buffer's whole lines to the sink: one lock per buffer. */
+/* Hand the buffer's whole lines to the sink with write(2), looping over
+ * short writes: one lock per buffer, and no stdio buffer that could split a
+ * line when another thread (or the console line on stderr) writes between. */
 void rs_outbuf_flush(struct rs_outbuf *b)
 {
 	if (!b->sink || b->len == 0)
 		return;
 	struct rs_sink *s = b->sink;
 	pthread_mutex_lock(&s->lock);
-	if (fwrite(b->buf, 1, b->len, s->fp) != b->len && !s->error)
-		s->error = errno ? errno : EIO;
+	for (size_t off = 0; off < b->len && !s->error;) {
+		ssize_t n = write(s->fd, b->buf + off, b->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			s->error = n < 0 ? errno : EIO;
+		else
+			off += (size_t)n;
+	}
 	pthread_mutex_unlock(&s->lock);
 	b->len = 0;
 }

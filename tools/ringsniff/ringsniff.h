@@ -48,7 +48,7 @@ struct rs_opts {
  * buffer and hands whole buffers to the sink, so lines never interleave and
  * the lock is taken once per buffer, not per line. */
 struct rs_sink {
-	FILE *fp;                     /* NULL = disabled */
+	int fd;                       /* -1 = disabled */
 	pthread_mutex_t lock;
 	bool is_stdout;
 	const char *path;
@@ -117,6 +117,7 @@ struct rs_app {
 	double start_mono;
 	uint64_t start_ns;                  /* wall clock at start */
 	bool live;
+	bool started;                       /* source open, filter valid */
 };
 
 /* Set by signals, -c, --duration or a failing worker; read by every loop. */

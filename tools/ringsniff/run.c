@@ -92,6 +92,7 @@ int rs_run_file(struct rs_app *app)
 		status = RS_EXIT_RUNTIME;
 		goto out_file;
 	}
+	app->started = true;
 	reporter_init(&rep, app);
 	while (!atomic_load_explicit(&rs_stop, memory_order_relaxed) &&
 	       (rc = rs_file_next(f, &fr)) == 1) {
@@ -236,6 +237,7 @@ int rs_run_live(struct rs_app *app)
 			goto out;
 		}
 	}
+	app->started = true;
 	for (; started < app->nworkers; started++) {
 		struct rs_worker *w = &app->workers[started];
 		w->cpu = ncpu > 0 ? (int)(started % (unsigned)ncpu) : -1;
