@@ -309,7 +309,8 @@ static int ring_options(struct rs_ring *r, const struct rs_ring_config *c,
 static int ring_fanout(struct rs_ring *r, const struct rs_ring_config *c,
 		       char *err, size_t errlen)
 {
-	int flags = 0, arg, rc;
+	unsigned flags = 0, val;
+	int arg, rc;
 
 	if (c->fanout_mode == RS_FANOUT_NONE)
 		return 0;
@@ -320,7 +321,8 @@ static int ring_fanout(struct rs_ring *r, const struct rs_ring_config *c,
 	if (c->ignore_outgoing)
 		flags |= PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
 	for (;;) {
-		arg = c->fanout_id | ((c->fanout_mode | flags) << 16);
+		val = c->fanout_id | (((unsigned)c->fanout_mode | flags) << 16);
+		memcpy(&arg, &val, sizeof(arg));
 		if (setsockopt(r->fd, SOL_PACKET, PACKET_FANOUT, &arg,
 			       sizeof(arg)) == 0)
 			return 0;
@@ -555,7 +557,7 @@ int rs_ring_poll(struct rs_ring *r, int timeout_ms, rs_frame_fn fn,
 	}
 	n = walk_ready(r, fn, user);
 	if (n) {
-		__atomic_store_n(&r->frames, r->frames + n, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->frames, r->frames + n, __ATOMIC_RELEASE);
 		return (int)n;
 	}
 	/* Frames first: an error only once nothing is left to hand out. */
@@ -659,6 +661,13 @@ int rs_ring_stats(struct rs_ring *r, struct rs_ring_stats *out)
 	uint64_t drained;
 	int rc = 0;
 
+	/* The walk's counters first: every frame walked was counted by the
+	 * kernel before it reached the ring, so frames <= packets holds in
+	 * the snapshot. */
+	out->frames = __atomic_load_n(&r->frames, __ATOMIC_ACQUIRE);
+	out->blocks = __atomic_load_n(&r->blocks, __ATOMIC_RELAXED);
+	out->bad_blocks = __atomic_load_n(&r->bad_blocks, __ATOMIC_RELAXED);
+	out->seq_gaps = __atomic_load_n(&r->seq_gaps, __ATOMIC_RELAXED);
 	memset(&st, 0, sizeof(st));
 	pthread_mutex_lock(&r->stats_lock);
 	if (getsockopt(r->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) {
@@ -676,10 +685,6 @@ int rs_ring_stats(struct rs_ring *r, struct rs_ring_stats *out)
 	out->drops = r->k_drops;
 	out->freezes = r->k_freezes;
 	pthread_mutex_unlock(&r->stats_lock);
-	out->frames = __atomic_load_n(&r->frames, __ATOMIC_RELAXED);
-	out->blocks = __atomic_load_n(&r->blocks, __ATOMIC_RELAXED);
-	out->bad_blocks = __atomic_load_n(&r->bad_blocks, __ATOMIC_RELAXED);
-	out->seq_gaps = __atomic_load_n(&r->seq_gaps, __ATOMIC_RELAXED);
 	return rc;
 }
 

@@ -143,7 +143,8 @@ struct rs_ring_stats {
 	uint64_t freezes;         /* times the ring froze (tp_freeze_q_cnt) */
 	/* From this ring's walk (written by the worker, read relaxed): */
 	uint64_t frames;          /* frames handed to the callback; lags
-				   * packets by what is still in the ring */
+				   * packets by what is still in the ring
+				   * (frames <= packets in every snapshot) */
 	uint64_t blocks;          /* blocks walked and returned to the kernel */
 	uint64_t bad_blocks;      /* blocks cut short by a bounds check (frame
 				   * header/offsets outside the block) */
@@ -234,5 +235,187 @@ void rs_ring_close(struct rs_ring *r);
  * counter).  A counter the driver lacks reads as 0. */
 int rs_iface_drops(const char *ifname, uint64_t *rx_dropped,
 		   uint64_t *rx_missed);
+
+/* ---- Writing pcap files, rotating like tcpdump -w/-C/-W --------------
+ *
+ * Workers hand frames to rs_pcapw_write(); each copies the frame (the ring
+ * block goes back to the kernel right after) into its own lock-free
+ * single-producer ring and returns at once.  One writer thread drains all
+ * rings with batched pwritev() calls and rotates the files.
+ *
+ * Call order:
+ *   1. rs_pcapw_open() once (any thread): creates the first file, so a bad
+ *      path fails here, before the capture starts; starts the writer thread.
+ *   2. Producer i (0 <= i < nproducers) calls rs_pcapw_write(w, i, fr) from
+ *      one thread at a time (normally: worker i, from its frame callback).
+ *   3. rs_pcapw_stats() and rs_pcapw_error() from any thread, at any time.
+ *   4. When no producer calls rs_pcapw_write() any more (workers joined):
+ *      rs_pcapw_close(), once.
+ *
+ * Files and rotation are tcpdump 4.99's, checked against it in
+ * tests/capture/pcapw_vs_tcpdump.sh:
+ *   - no rotation (rotate_bytes 0): one file, `path`.
+ *   - rotate_bytes, max_files 0: path, path1, path2, ...
+ *   - rotate_bytes and max_files N: path0 ... path(N-1), the number
+ *     zero-padded to the digits of N-1 (N = 11: path00 ... path10), then
+ *     path0 again (truncated and rewritten); N = 1: always `path` itself.
+ *   - before writing a packet, the current file (file header included) is
+ *     closed and the next one opened if its size is > rotate_bytes; a file
+ *     therefore ends just past rotate_bytes, not below it.
+ * Records are written in the file's header byte order (the host's), with
+ * microsecond or nanosecond timestamps.  A frame whose VLAN tag the kernel
+ * stripped (vlan_valid, Ethernet) gets its tag back, as libpcap does.
+ *
+ * Order: frames of one producer are written in the order given.  Frames of
+ * different producers interleave in batches (one batch per producer per
+ * writer pass, every ~1 ms under light load), so timestamps in the file can
+ * step back by about that much where the producer changes (tcpdump, with one
+ * thread, writes in capture order; `reordercap` sorts a file if needed).
+ */
+
+#define RS_PCAPW_DEFAULT_QUEUE (16u << 20)  /* bytes per producer */
+
+struct rs_pcapw_config {
+	const char *path;         /* -w; copied */
+	uint64_t rotate_bytes;    /* 0 = never rotate; -C MB is MB * 1000000 */
+	unsigned max_files;       /* -W; 0 = unlimited; needs rotate_bytes */
+	int linktype;             /* LINKTYPE_* of the file (and of every
+				   * frame written to it) */
+	uint32_t snaplen;         /* file header; frames are cut to it;
+				   * 0 = 262144 (tcpdump's default) */
+	bool nanosecond;          /* nanosecond timestamps (magic a1b23c4d) */
+	size_t queue_bytes;       /* per producer, rounded up to a power of
+				   * two; 0 = RS_PCAPW_DEFAULT_QUEUE */
+};
+
+struct rs_pcapw_stats {
+	uint64_t packets;         /* records written to the files */
+	uint64_t bytes;           /* bytes written, file headers included */
+	uint64_t dropped;         /* frames not queued: producer ring full */
+	uint64_t mismatched;      /* frames refused: linktype not the file's */
+	uint64_t lost;            /* queued records lost to write errors */
+	uint64_t files;           /* files opened (first one included) */
+	uint64_t write_errors;    /* failed open/write/close calls */
+};
+
+struct rs_pcapw;
+
+/* Check cfg, allocate nproducers rings (touched up front, so the hot path
+ * takes no page faults), create the first file and write its header, start
+ * the writer thread (with all signals blocked).  Returns 0 and sets *out, or
+ * a negative errno with *out = NULL and a message in err naming the file:
+ * -EINVAL (bad config: no path, nproducers 0, max_files without
+ * rotate_bytes, queue_bytes too large), -ENOMEM, or open()/write()'s errno
+ * (-ENOENT, -EACCES, -ENOSPC ...).  Free *out with rs_pcapw_close(). */
+int rs_pcapw_open(struct rs_pcapw **out, const struct rs_pcapw_config *cfg,
+		  unsigned nproducers, char *err, size_t errlen);
+
+/* Hot path: queue one frame for writing.  Copies the record header and
+ * min(caplen (+4 with a restored VLAN tag), snaplen) bytes into producer's
+ * ring; never blocks, allocates or locks.  Returns 0 when queued,
+ * -ENOBUFS when the ring is full (counted in dropped), -EINVAL when
+ * fr->linktype is not the file's (counted in mismatched).  Only producer's
+ * own thread may call this for a given producer index. */
+int rs_pcapw_write(struct rs_pcapw *w, unsigned producer,
+		   const struct rs_frame *fr);
+
+/* Totals so far (relaxed reads; exact once rs_pcapw_close() has run, see
+ * there).  Any thread, until close. */
+void rs_pcapw_stats(const struct rs_pcapw *w, struct rs_pcapw_stats *out);
+
+/* The first write-side failure ("PATH: write: No space left on device"),
+ * or "" while there was none.  The text never changes once set.  Any
+ * thread, until close.  After an error the writer keeps going: the failed
+ * batch is lost (counted), the file is cut back to its last whole record,
+ * and later batches are tried again, so the caller decides whether a full
+ * disk ends the capture (write_errors > 0). */
+const char *rs_pcapw_error(const struct rs_pcapw *w);
+
+/* Write everything still queued, close the file, join the writer thread and
+ * free w.  Call only after the last rs_pcapw_write() of every producer has
+ * returned.  If `final` is not NULL it gets the final totals; if err is not
+ * NULL it gets rs_pcapw_error()'s text.  Returns 0, or the negative errno of
+ * the first write-side failure.  NULL w is fine (returns 0). */
+int rs_pcapw_close(struct rs_pcapw *w, struct rs_pcapw_stats *final,
+		   char *err, size_t errlen);
+
+/* ---- Following rotating capture files in a directory (--watch) -------
+ *
+ * Reads every capture file written into a directory, in creation order,
+ * each while it grows, as `tcpdump -C N [-W M] -w DIR/x.pcap` (or dumpcap's
+ * ring buffer) writes them, using inotify.  Single-threaded: one thread
+ * calls everything on one rs_watch.
+ *
+ *   rs_watch_open(&w, dir, pattern, flags, err, len);
+ *   while (!stop) {
+ *       rc = rs_watch_next(w, &fr, 100);
+ *       if (rc == 1) -> use fr (valid until the next rs_watch_* call)
+ *       if (rc == 0) -> nothing new within the timeout: check stop, tick
+ *       if (rc == -EINVAL) -> a damaged file was skipped: print
+ *                             rs_watch_error(w) and go on
+ *       else if (rc < 0) -> fatal (directory gone, inotify failure, ENOMEM)
+ *   }
+ *   rs_watch_close(w);
+ *
+ * What counts as a file:
+ *   - A file is finished when its writer has closed it (or it was deleted
+ *     or renamed away, or a newer file appeared while its writer was
+ *     unknown) AND a newer file is queued AND a read found no more bytes.
+ *     Until then a record cut short by the end of the data is waited for,
+ *     not an error.  A finished file that ends inside a record is damaged.
+ *   - A name written again after its writer closed it (tcpdump -W wrapping
+ *     around and truncating x.pcap0) is a new file, read from its start,
+ *     queued after the files before it.  Files are opened as soon as they
+ *     appear, so one deleted later is still read to its end.
+ *   - Files already in the directory at open are read first, oldest
+ *     modification time first (unless RS_WATCH_NEW_ONLY).
+ * Files are read with pread() into a buffer, never mapped: tcpdump's
+ * wrap-around truncates a file that may be mapped, and touching a mapped
+ * page past the new end would raise SIGBUS.  If the watcher falls so far
+ * behind that tcpdump reuses the name of the file it is reading, the rest
+ * of that file is gone: it stops there (counted in `overwritten`) and never
+ * parses the new contents as the old file's. */
+
+#define RS_WATCH_NEW_ONLY 1u      /* skip files already in the directory */
+
+struct rs_watch_stats {
+	uint64_t packets;         /* frames returned */
+	uint64_t bytes;           /* their captured bytes */
+	uint64_t files;           /* files started (each reuse of a name too) */
+	uint64_t files_done;      /* files read to their end and left */
+	uint64_t bad_files;       /* damaged or unreadable files skipped */
+	uint64_t lost_files;      /* deleted before they could be opened */
+	uint64_t overwritten;     /* name reused before the file was read to
+				   * its end: its last packets are missing */
+	uint64_t overflows;       /* inotify queue overflows (dir rescanned) */
+};
+
+struct rs_watch;
+
+/* Watch `dir` for files whose name matches the fnmatch(3) `pattern` (NULL:
+ * every name not starting with '.').  Returns 0 and sets *out (free with
+ * rs_watch_close()), or a negative errno with *out = NULL and a message in
+ * err: -ENOENT, -ENOTDIR, -EACCES, -EMFILE (inotify limits), -ENOMEM. */
+int rs_watch_open(struct rs_watch **out, const char *dir, const char *pattern,
+		  unsigned flags, char *err, size_t errlen);
+
+/* Next frame, waiting up to timeout_ms (< 0: forever; 0: no wait) for one.
+ * Returns 1 and fills *fr (fr->data valid until the next call on w;
+ * fr->offset is the record's offset in its file), 0 when none arrived in
+ * time (or a signal interrupted the wait), -EINVAL when a file turned out
+ * damaged (rs_watch_error() names it, the offset and why; it is skipped and
+ * the next call goes on with the next file), or another negative errno
+ * that is fatal and sticky: -ENOENT when the directory itself was deleted
+ * or moved (after every queued file was read), -ENOMEM, or inotify's
+ * errno. */
+int rs_watch_next(struct rs_watch *w, struct rs_frame *fr, int timeout_ms);
+
+/* The last error message, "" before any. */
+const char *rs_watch_error(const struct rs_watch *w);
+/* Name (inside dir) of the file being read, or NULL between files. */
+const char *rs_watch_current(const struct rs_watch *w);
+void rs_watch_stats(const struct rs_watch *w, struct rs_watch_stats *out);
+/* Close every descriptor and free w.  NULL is fine. */
+void rs_watch_close(struct rs_watch *w);
 
 #endif /* RS_CAPTURE_H */
