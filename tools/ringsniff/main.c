@@ -81,8 +81,14 @@ int main(int argc, char **argv)
 		n = app.live && ncpu > 0 ? (unsigned)ncpu : 1;
 	}
 	if (!app.live && n > 1) {
-		fprintf(stderr, "ringsniff: reading files uses one worker; -T %u ignored\n", n);
-		n = 1;
+		/* Each worker maps the file; stdin can be read only once, and -c
+		 * means "the first N packets", which only one reader can keep. */
+		if (strcmp(app.opts.read_path, "-") == 0 || app.opts.count) {
+			fprintf(stderr, "ringsniff: %s needs one worker; -T %u ignored\n",
+				app.opts.count ? "-c" : "reading stdin", n);
+			n = 1;
+		}
+		app.shard_files = n > 1;
 	}
 	app.start_mono = rs_mono();
 	app.start_ns = rs_wall_ns();

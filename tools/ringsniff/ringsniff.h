@@ -118,6 +118,7 @@ struct rs_app {
 	uint64_t start_ns;                  /* wall clock at start */
 	bool live;
 	bool started;                       /* source open, filter valid */
+	bool shard_files;                   /* several workers read one file */
 };
 
 /* Set by signals, -c, --duration or a failing worker; read by every loop. */

@@ -64,36 +64,24 @@ static int check_filter(const struct rs_opts *o, int linktype,
 	return 0;
 }
 
-int rs_run_file(struct rs_app *app)
+/* One worker's pass over the file.  With several workers each maps the
+ * file itself (the page cache is shared, nothing is copied) and keeps only
+ * the frames whose flow hashes to it: no queue and no lock between workers,
+ * and the same frames go to the same worker on every run. */
+static int file_pass(struct rs_worker *w, struct reporter *rep)
 {
+	struct rs_app *app = w->app;
 	char err[RS_CAPTURE_ERRLEN];
 	struct rs_file *f = NULL;
-	struct rs_worker *w = &app->workers[0];
-	struct reporter rep;
 	struct rs_frame fr;
 	uint64_t next_tick = 0, n = 0;
 	int rc, status = RS_EXIT_OK;
 
 	rc = rs_file_open(&f, app->opts.read_path, err, sizeof err);
 	if (rc < 0) {
-		fprintf(stderr, "ringsniff: %s\n", err);
+		snprintf(w->errmsg, sizeof w->errmsg, "%s", err);
 		return RS_EXIT_USAGE;
 	}
-	/* A pcapng file may name no interface before its first packet (-1):
-	 * check the expression's syntax against Ethernet then. */
-	int lt = rs_file_linktype(f);
-	if (check_filter(&app->opts, lt >= 0 ? lt : RS_LINKTYPE_ETHERNET, NULL) < 0) {
-		status = RS_EXIT_USAGE;
-		goto out_file;
-	}
-	rc = rs_worker_start_flows(w);
-	if (rc < 0) {
-		fprintf(stderr, "ringsniff: flow table: %s\n", strerror(-rc));
-		status = RS_EXIT_RUNTIME;
-		goto out_file;
-	}
-	app->started = true;
-	reporter_init(&rep, app);
 	while (!atomic_load_explicit(&rs_stop, memory_order_relaxed) &&
 	       (rc = rs_file_next(f, &fr)) == 1) {
 		rs_worker_frame(w, &fr);
@@ -105,16 +93,95 @@ int rs_run_file(struct rs_app *app)
 		}
 		if ((++n & 1023) == 0) {
 			rs_flow_quiescent(w->fw);
-			reporter_poll(&rep, app);
+			if (rep)
+				reporter_poll(rep, app);
 		}
 	}
 	if (rc < 0) {
-		fprintf(stderr, "ringsniff: %s\n", rs_file_error(f));
+		snprintf(w->errmsg, sizeof w->errmsg, "%s", rs_file_error(f));
 		status = RS_EXIT_USAGE;
 	}
-	rs_worker_stop_flows(w, w->last_ts_ns);
-out_file:
 	rs_file_close(f);
+	return status;
+}
+
+static void *file_worker(void *arg)
+{
+	struct rs_worker *w = arg;
+	int rc = rs_worker_start_flows(w);
+	if (rc < 0) {
+		w->error = RS_EXIT_RUNTIME;
+		snprintf(w->errmsg, sizeof w->errmsg, "flow table: %s", strerror(-rc));
+		atomic_store(&rs_stop, 1);
+		return NULL;
+	}
+	w->error = file_pass(w, NULL);
+	rs_worker_stop_flows(w, w->last_ts_ns);
+	return NULL;
+}
+
+int rs_run_file(struct rs_app *app)
+{
+	char err[RS_CAPTURE_ERRLEN];
+	struct rs_file *f = NULL;
+	struct reporter rep;
+	int rc, status = RS_EXIT_OK;
+
+	/* Open once here so a bad file or filter fails before any thread. */
+	rc = rs_file_open(&f, app->opts.read_path, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "ringsniff: %s\n", err);
+		return RS_EXIT_USAGE;
+	}
+	/* A pcapng file may name no interface before its first packet (-1):
+	 * check the expression's syntax against Ethernet then. */
+	int lt = rs_file_linktype(f);
+	rs_file_close(f);
+	if (check_filter(&app->opts, lt >= 0 ? lt : RS_LINKTYPE_ETHERNET, NULL) < 0)
+		return RS_EXIT_USAGE;
+	app->started = true;
+	reporter_init(&rep, app);
+
+	if (app->nworkers == 1) {
+		struct rs_worker *w = &app->workers[0];
+		rc = rs_worker_start_flows(w);
+		if (rc < 0) {
+			fprintf(stderr, "ringsniff: flow table: %s\n", strerror(-rc));
+			return RS_EXIT_RUNTIME;
+		}
+		status = file_pass(w, &rep);
+		rs_worker_stop_flows(w, w->last_ts_ns);
+		if (status != RS_EXIT_OK)
+			fprintf(stderr, "ringsniff: %s\n", w->errmsg);
+		return status;
+	}
+
+	unsigned started = 0;
+	for (; started < app->nworkers; started++) {
+		struct rs_worker *w = &app->workers[started];
+		rc = pthread_create(&w->thread, NULL, file_worker, w);
+		if (rc != 0) {
+			fprintf(stderr, "ringsniff: cannot start worker %u: %s\n",
+				started, strerror(rc));
+			atomic_store(&rs_stop, 1);
+			status = RS_EXIT_RUNTIME;
+			break;
+		}
+	}
+	/* Workers end on their own at the end of the file; poll until then. */
+	for (unsigned i = 0; i < started; i++) {
+		struct rs_worker *w = &app->workers[i];
+		while (pthread_tryjoin_np(w->thread, NULL) == EBUSY) {
+			reporter_poll(&rep, app);
+			struct timespec ts = {0, 20 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+		/* Every worker meets the same damage; say it once. */
+		if (w->error && status == RS_EXIT_OK) {
+			fprintf(stderr, "ringsniff: %s\n", w->errmsg);
+			status = w->error;
+		}
+	}
 	return status;
 }
 

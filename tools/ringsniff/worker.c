@@ -44,8 +44,42 @@ static struct rs_filter *filter_for(struct rs_worker *w, int linktype,
 	return f;
 }
 
+/* Symmetric: both directions of a flow give the same value. */
+static uint64_t flow_shard_hash(const struct rs_pkt *p)
+{
+	uint64_t a = 0, b = 0;
+	for (unsigned i = 0; i < p->addr_len; i += 4) {
+		uint32_t x, y;
+		memcpy(&x, p->src + i, 4);
+		memcpy(&y, p->dst + i, 4);
+		a = a * 0x9e3779b97f4a7c15ull + x;
+		b = b * 0x9e3779b97f4a7c15ull + y;
+	}
+	a = (a ^ p->sport) * 0xff51afd7ed558ccdull;
+	b = (b ^ p->dport) * 0xff51afd7ed558ccdull;
+	uint64_t h = a + b + p->l4proto;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+/* Files read by several workers: each sees every frame and keeps those of
+ * its flows (non-IP frames go to worker 0). */
+static bool frame_is_mine(const struct rs_worker *w, const struct rs_frame *fr)
+{
+	struct rs_pkt p;
+	unsigned n = w->app->nworkers;
+	if (rs_decode(&p, fr->linktype, fr->data, fr->caplen, fr->wirelen,
+		      NULL) != RS_DERR_NONE || p.ip_version == 0)
+		return w->id == 0;
+	return flow_shard_hash(&p) % n == w->id;
+}
+
 void rs_worker_frame(struct rs_worker *w, const struct rs_frame *fr)
 {
+	if (w->app->shard_files && !frame_is_mine(w, fr))
+		return;
 	w->frames++;
 	if (w->filters.expr) {
 		bool reject;
