@@ -34,7 +34,7 @@ struct recs {
 	struct rec r[MAX_RECS];
 };
 
-static void rec_txn(void *user, const struct rs_flow_info *f,
+static inline void rec_txn(void *user, const struct rs_flow_info *f,
 		    const struct rs_http_txn *t)
 {
 	struct recs *rs = user;
@@ -54,7 +54,7 @@ static void rec_txn(void *user, const struct rs_flow_info *f,
 	r->t.req_head = NULL;
 }
 
-static size_t step_len(const struct step *s)
+static inline size_t step_len(const struct step *s)
 {
 	if (s->kind == S_D0 || s->kind == S_D1)
 		return s->len ? s->len : strlen(s->data);
@@ -69,7 +69,7 @@ struct feed_mode {
 	int bytewise;
 };
 
-static void feed_data(struct rs_http_conn *c, int dir, const uint8_t *p,
+static inline void feed_data(struct rs_http_conn *c, int dir, const uint8_t *p,
 		      size_t n, uint64_t ts, int cut, size_t at, int bytewise)
 {
 	if (bytewise) {
@@ -87,7 +87,7 @@ static void feed_data(struct rs_http_conn *c, int dir, const uint8_t *p,
 
 /* Run one connection; results go to out (cleared first).  stats, if not
  * NULL, receives the layer's counters. */
-static int run_steps(const struct step *steps, const struct rs_flow_info *fi,
+static inline int run_steps(const struct step *steps, const struct rs_flow_info *fi,
 		     struct feed_mode m, struct recs *out,
 		     struct rs_http_stats *stats)
 {
@@ -96,6 +96,8 @@ static int run_steps(const struct step *steps, const struct rs_flow_info *fi,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (stats)
+		memset(stats, 0, sizeof(*stats));
 	rc = rs_http_layer_init(&l, rec_txn, out);
 	if (rc)
 		return rc;
@@ -133,7 +135,7 @@ static int run_steps(const struct step *steps, const struct rs_flow_info *fi,
 }
 
 /* Returns NULL when equal, else what differs (static buffer). */
-static const char *recs_diff(const struct recs *a, const struct recs *b)
+static inline const char *recs_diff(const struct recs *a, const struct recs *b)
 {
 	static char why[256];
 

@@ -371,6 +371,21 @@ static void test_header_block_limit(void **state)
 	assert_int_equal(got->r[1].t.flags, 0);
 	assert_int_equal(st.resyncs, 1);
 	check_invariance("header_block_limit", steps, &fi, 4099);
+
+	/* One line over the limit: the rest of it is skipped, even when it
+	 * ends like a request line (only whole lines are resync candidates). */
+	p = req;
+	p += sprintf(p, "GET /a HTTP/1.1\r\nX-Big: ");
+	p = repeat(p, 'b', RS_HTTP_HEADER_BLOCK_MAX);
+	p += sprintf(p, " GET /evil HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n");
+	assert_int_equal(run_steps(steps, &fi, (struct feed_mode){ -1, 0, 0 },
+				   got, &st), 0);
+	assert_int_equal(got->n, 2);
+	assert_string_equal(got->r[0].t.uri, "/a");
+	assert_int_equal(got->r[0].t.flags,
+			 RS_HTTP_F_TRUNCATED | RS_HTTP_F_BAD_REQUEST);
+	assert_string_equal(got->r[1].t.uri, "/next");
+	check_invariance("overlong_line", steps, &fi, 8191);
 }
 
 static void test_queue_bound(void **state)
