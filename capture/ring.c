@@ -346,6 +346,20 @@ static int ring_fanout(struct rs_ring *r, const struct rs_ring_config *c,
 		       c->fanout_id, r->ifname, strerror(-rc));
 }
 
+/* Setup order, and why (net/packet/af_packet.c; the psock_fanout selftest
+ * opens its sockets the same way: socket(.., 0), filter, bind, fanout):
+ *  1. socket(AF_PACKET, SOCK_RAW, 0): protocol 0 registers no packet hook,
+ *     so nothing at all is received until bind.
+ *  2. SO_ATTACH_FILTER "ret #0".  The socket filter is per socket: in a
+ *     fanout group packet_rcv_fanout() picks a member and that member's
+ *     tpacket_rcv() runs its own filter, so it applies in or out of a group
+ *     (and a frame a member's filter drops is not offered to another).
+ *  3. PACKET_VERSION, PACKET_RX_RING, mmap (ENOMEM: halve and retry).
+ *  4. bind(ETH_P_ALL, ifindex): the hook goes live behind the filter.
+ *  5. promisc, ignore_outgoing.
+ *  6. PACKET_FANOUT: fanout_add() refuses a socket that is not bound and
+ *     running, so joining comes after bind and hence after the filter;
+ *     between bind and join the socket receives alone, and drops it all. */
 int rs_ring_open(struct rs_ring **out, const struct rs_ring_config *cfg,
 		 char *err, size_t errlen)
 {
@@ -493,8 +507,9 @@ static uint64_t walk_ready(struct rs_ring *r, rs_frame_fn fn, void *user)
 		note_seq(r, bd);
 		if (fn)
 			frames += walk_block(r, (const uint8_t *)bd, fn, user);
-		else
-			frames += bd->hdr.bh1.num_pkts;
+		else    /* count only: bounded, the value is not trusted */
+			frames += bd->hdr.bh1.num_pkts < r->block_size / 8 ?
+				  bd->hdr.bh1.num_pkts : r->block_size / 8;
 		kernel_may_pull(bd);
 		r->cur = r->cur + 1 == r->block_nr ? 0 : r->cur + 1;
 	}

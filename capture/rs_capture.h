@@ -120,8 +120,9 @@ struct rs_ring_config {
 	unsigned block_timeout_ms;/* retire a partly filled block after this
 				   * (0 = the kernel derives it from the link
 				   * speed, 8 ms when unknown) */
-	unsigned snaplen;         /* 0 = whole frames; else caplen is cut to
-				   * this (wirelen stays the original length) */
+	unsigned snaplen;         /* 0 = whole frames (up to RS_MAX_CAPLEN);
+				   * else caplen is cut to this (wirelen stays
+				   * the original length) */
 	int fanout_mode;          /* enum rs_fanout_mode; NONE ignores the
 				   * fanout_* fields below */
 	uint16_t fanout_id;       /* shared by all sockets of one capture and
@@ -205,9 +206,10 @@ typedef void (*rs_frame_fn)(void *user, const struct rs_frame *fr);
 /* Wait up to timeout_ms for a block (skipped when one is ready), then hand
  * every frame of every ready block (at most one lap of the ring) to fn, in
  * ring order, returning each block to the kernel right after its frames.
- * fr->data is valid only during the callback.  Returns frames handled
- * (>= 0; 0 on timeout or EINTR) or a negative errno: -ENETDOWN when the
- * interface went down or away (sticky: every later call returns it too). */
+ * fr->data is valid only during the callback; fn NULL discards the frames.
+ * Returns frames handled (>= 0; 0 on timeout or EINTR) or a negative errno:
+ * -ENETDOWN when the interface went down or away (sticky: every later call
+ * returns it too). */
 int rs_ring_poll(struct rs_ring *r, int timeout_ms, rs_frame_fn fn,
 		 void *user);
 
