@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -404,6 +406,39 @@ static void t_bad_filters(void **state)
 	rs_ring_close(r);
 }
 
+/* A signal during the wait is no error: poll returns 0 early. */
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void t_poll_eintr(void **state)
+{
+	struct sigaction sa;
+	struct itimerval it = { { 0, 0 }, { 0, 50 * 1000 } };
+	struct rs_ring_config c;
+	struct rs_ring *r = NULL;
+	char err[RS_CAPTURE_ERRLEN];
+	uint64_t t0, dt;
+	int rc;
+
+	(void)state;
+	need_netns();
+	lu_default_config(&c);
+	assert_int_equal(rs_ring_open(&r, &c, err, sizeof(err)), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;      /* no SA_RESTART (poll never restarts) */
+	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	t0 = lu_now_ms();
+	rc = rs_ring_poll(r, 3000, NULL, NULL);
+	dt = lu_now_ms() - t0;
+	signal(SIGALRM, SIG_DFL);
+	assert_int_equal(rc, 0);
+	assert_true(dt < 2000);         /* woke by the signal, not the timeout */
+	rs_ring_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,6 +454,7 @@ int main(void)
 		cmocka_unit_test(t_fanout_mismatch),
 		cmocka_unit_test(t_fanout_ebpf_group),
 		cmocka_unit_test(t_bad_filters),
+		cmocka_unit_test(t_poll_eintr),
 	};
 	int rc;
 
