@@ -8,11 +8,14 @@
 #include "ringsniff.h"
 
 atomic_int rs_stop;
+atomic_int rs_reopen;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	atomic_store(&rs_stop, 1);
+	if (sig == SIGHUP)
+		atomic_store(&rs_reopen, 1);
+	else
+		atomic_store(&rs_stop, 1);
 }
 
 static void setup_signals(void)
@@ -23,6 +26,7 @@ static void setup_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	/* A closed log pipe must become a write error we report, not a kill. */
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -99,6 +103,17 @@ int main(int argc, char **argv)
 		status = RS_EXIT_USAGE;
 		goto out_sinks;
 	}
+	if (app.opts.summary_json) {
+		/* Opened now: at exit we may no longer be allowed to (--user). */
+		const char *p = app.opts.summary_json;
+		app.summary_fp = strcmp(p, "-") == 0 ? stdout : fopen(p, "w");
+		if (!app.summary_fp) {
+			fprintf(stderr, "ringsniff: cannot open %s: %s\n", p,
+				strerror(errno));
+			status = RS_EXIT_USAGE;
+			goto out_sinks;
+		}
+	}
 	rc = rs_flow_table_new(&app.table, &app.opts.flow);
 	if (rc < 0) {
 		fprintf(stderr, "ringsniff: flow table: %s\n", strerror(-rc));
@@ -115,15 +130,19 @@ int main(int argc, char **argv)
 	rs_totals_collect(&app, &tot);
 	if (!app.opts.quiet && app.started)
 		rs_report_final(&app, &tot, stderr);
-	if (app.started && app.opts.summary_json &&
-	    rs_report_json(&app, &tot, app.opts.summary_json) < 0 &&
-	    status == RS_EXIT_OK)
-		status = RS_EXIT_RUNTIME;
+	if (app.summary_fp) {
+		if (app.started && rs_report_json(&app, &tot, app.summary_fp) < 0 &&
+		    status == RS_EXIT_OK)
+			status = RS_EXIT_RUNTIME;
+		app.summary_fp = NULL;   /* rs_report_json closed it */
+	}
 out_workers:
 	rs_workers_fini(&app);
 	if (app.table)
 		rs_flow_table_free(app.table);
 out_sinks:
+	if (app.summary_fp && app.summary_fp != stdout)
+		fclose(app.summary_fp);
 	rs_sink_close(&app.http_sink);
 	rs_sink_close(&app.flow_sink);
 	if ((app.http_sink.error || app.flow_sink.error) && status == RS_EXIT_OK)

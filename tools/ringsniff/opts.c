@@ -13,7 +13,7 @@ enum {
 	OPT_STATS_INTERVAL, OPT_SUMMARY_JSON, OPT_HTTP_LOG, OPT_FLOW_LOG,
 	OPT_REPLAY, OPT_DURATION, OPT_DUMP_FILTER, OPT_IGNORE_OUTGOING,
 	OPT_MAX_FLOWS, OPT_TMO_NEW, OPT_TMO_EST, OPT_TMO_CLOSED, OPT_TMO_UDP,
-	OPT_OOO_MB, OPT_OOO_FLOW_KB, OPT_VERSION,
+	OPT_OOO_MB, OPT_OOO_FLOW_KB, OPT_VERSION, OPT_USER,
 };
 
 static const struct option long_opts[] = {
@@ -48,6 +48,7 @@ static const struct option long_opts[] = {
 	{"timeout-udp", required_argument, NULL, OPT_TMO_UDP},
 	{"ooo-mb", required_argument, NULL, OPT_OOO_MB},
 	{"ooo-flow-kb", required_argument, NULL, OPT_OOO_FLOW_KB},
+	{"user", required_argument, NULL, OPT_USER},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -95,6 +96,8 @@ void rs_usage(FILE *fp)
 "      --ooo-mb MB           global cap on buffered out-of-order bytes\n"
 "      --ooo-flow-kb KB      per-flow cap on buffered out-of-order bytes\n"
 "\n"
+"      --user USER           after opening sockets and files, run as USER\n"
+"                            with no capabilities left\n"
 "  -v, --verbose             per-worker counters (repeat for more)\n"
 "  -q, --quiet               no console counters\n"
 "  -h, --help, --version\n"
@@ -257,6 +260,7 @@ int rs_parse_opts(struct rs_opts *o, int argc, char **argv)
 			rc = parse_u64("--ooo-flow-kb", optarg, 0, 1u << 20, &v);
 			o->flow.ooo_bytes_per_flow = v << 10;
 			break;
+		case OPT_USER: o->user = optarg; break;
 		case 'v': o->verbose++; break;
 		case 'q': o->quiet = true; break;
 		case 'h': rs_usage(stdout); return 1;

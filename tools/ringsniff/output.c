@@ -32,6 +32,32 @@ int rs_sink_open(struct rs_sink *s, const char *path)
 	return 0;
 }
 
+int rs_sink_reopen(struct rs_sink *s)
+{
+	if (s->fd < 0 || s->is_stdout)
+		return 0;
+	int fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int e = errno;
+		fprintf(stderr, "ringsniff: cannot reopen %s: %s (still writing the old file)\n",
+			s->path, strerror(e));
+		return -e;
+	}
+	pthread_mutex_lock(&s->lock);
+	/* dup2 swaps the file under the same descriptor number atomically. */
+	int rc = dup2(fd, s->fd) < 0 ? -errno : 0;
+	pthread_mutex_unlock(&s->lock);
+	close(fd);
+	return rc;
+}
+
+int rs_sink_chown(struct rs_sink *s, uid_t uid, gid_t gid)
+{
+	if (s->fd < 0 || s->is_stdout)
+		return 0;
+	return fchown(s->fd, uid, gid) < 0 ? -errno : 0;
+}
+
 void rs_sink_close(struct rs_sink *s)
 {
 	if (s->fd >= 0 && !s->is_stdout && close(s->fd) != 0 && !s->error)

@@ -142,15 +142,9 @@ static const char *sep(bool *first)
 	return s;
 }
 
-int rs_report_json(struct rs_app *app, const struct rs_totals *t,
-		   const char *path)
+int rs_report_json(struct rs_app *app, const struct rs_totals *t, FILE *fp)
 {
-	FILE *fp = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-	if (!fp) {
-		int e = errno;
-		fprintf(stderr, "ringsniff: cannot write %s: %s\n", path, strerror(e));
-		return -e;
-	}
+	const char *path = app->opts.summary_json;
 	bool first = true;
 	fputs("{", fp);
 	/* The contract's keys first. */
@@ -212,12 +206,10 @@ int rs_report_json(struct rs_app *app, const struct rs_totals *t,
 			rs_decode_err_name(e), t->d.err[e]);
 	fprintf(fp, "\n  },\n  \"workers\": %u\n}\n", app->nworkers);
 	int rc = 0;
-	if (fp != stdout) {
-		if (fclose(fp) != 0)
-			rc = -errno;
-	} else if (fflush(fp) != 0) {
+	if (fflush(fp) != 0 || ferror(fp))
+		rc = -(errno ? errno : EIO);
+	if (fp != stdout && fclose(fp) != 0 && rc == 0)
 		rc = -errno;
-	}
 	if (rc)
 		fprintf(stderr, "ringsniff: writing %s: %s\n", path, strerror(-rc));
 	return rc;

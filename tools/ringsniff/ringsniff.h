@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "rs_bpf.h"
 #include "rs_capture.h"
@@ -37,6 +38,7 @@ struct rs_opts {
 	const char *flow_log;
 	const char *replay;
 	const char *write_path;
+	const char *user;             /* --user: run as this user after set-up */
 	uint64_t count;               /* -c: stop after N packets */
 	double duration;              /* --duration seconds */
 	int verbose;
@@ -91,6 +93,7 @@ struct rs_worker {
 	_Atomic(const struct rs_flow_stats *) fstats;
 	struct rs_flow_stats fstats_final;
 	struct rs_ring *ring;
+	struct rs_file *file;               /* files: this worker's own handle */
 	struct rs_filter_cache filters;
 	struct rs_outbuf http_out, flow_out;
 	pthread_t thread;
@@ -119,10 +122,16 @@ struct rs_app {
 	bool live;
 	bool started;                       /* source open, filter valid */
 	bool shard_files;                   /* several workers read one file */
+	FILE *summary_fp;                   /* --summary-json, opened at start */
 };
 
 /* Set by signals, -c, --duration or a failing worker; read by every loop. */
 extern atomic_int rs_stop;
+/* Set by SIGHUP; the reporter reopens the logs. */
+extern atomic_int rs_reopen;
+
+/* privs.c: --user; after every socket and file is open. */
+int rs_drop_privileges(struct rs_app *app);
 
 /* opts.c */
 int rs_parse_opts(struct rs_opts *o, int argc, char **argv);
@@ -131,6 +140,11 @@ void rs_opts_free(struct rs_opts *o);
 
 /* output.c */
 int rs_sink_open(struct rs_sink *s, const char *path);
+/* SIGHUP: open the path again (appending) and swap it in under the lock,
+ * so a rotated log continues in a fresh file. */
+int rs_sink_reopen(struct rs_sink *s);
+/* --user: make the log files the user's, so a reopen still works. */
+int rs_sink_chown(struct rs_sink *s, uid_t uid, gid_t gid);
 void rs_sink_close(struct rs_sink *s);
 int rs_outbuf_init(struct rs_outbuf *b, struct rs_sink *s);
 void rs_outbuf_flush(struct rs_outbuf *b);
@@ -154,8 +168,9 @@ void rs_totals_collect(struct rs_app *app, struct rs_totals *t);
 void rs_report_line(struct rs_app *app, const struct rs_totals *now,
 		    const struct rs_totals *prev, double dt, FILE *fp);
 void rs_report_final(struct rs_app *app, const struct rs_totals *t, FILE *fp);
-int rs_report_json(struct rs_app *app, const struct rs_totals *t,
-		   const char *path);
+/* Write the summary to fp (opened at start, before privileges are dropped)
+ * and close it unless it is stdout.  Returns 0 or a negative errno. */
+int rs_report_json(struct rs_app *app, const struct rs_totals *t, FILE *fp);
 double rs_mono(void);
 uint64_t rs_wall_ns(void);
 

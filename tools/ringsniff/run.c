@@ -31,6 +31,12 @@ static bool reporter_poll(struct reporter *r, struct rs_app *app)
 	const struct rs_opts *o = &app->opts;
 	if (o->duration > 0 && now - r->start >= o->duration)
 		atomic_store(&rs_stop, 1);
+	if (atomic_exchange(&rs_reopen, 0)) {
+		/* Whole buffers already handed over stay in the old file; lines
+		 * still in worker buffers go to the new one. */
+		rs_sink_reopen(&app->http_sink);
+		rs_sink_reopen(&app->flow_sink);
+	}
 	if (o->stats_interval > 0 && !o->quiet &&
 	    now - r->last >= o->stats_interval) {
 		struct rs_totals t;
@@ -71,17 +77,11 @@ static int check_filter(const struct rs_opts *o, int linktype,
 static int file_pass(struct rs_worker *w, struct reporter *rep)
 {
 	struct rs_app *app = w->app;
-	char err[RS_CAPTURE_ERRLEN];
-	struct rs_file *f = NULL;
+	struct rs_file *f = w->file;
 	struct rs_frame fr;
 	uint64_t next_tick = 0, n = 0;
 	int rc, status = RS_EXIT_OK;
 
-	rc = rs_file_open(&f, app->opts.read_path, err, sizeof err);
-	if (rc < 0) {
-		snprintf(w->errmsg, sizeof w->errmsg, "%s", err);
-		return RS_EXIT_USAGE;
-	}
 	while (!atomic_load_explicit(&rs_stop, memory_order_relaxed) &&
 	       (rc = rs_file_next(f, &fr)) == 1) {
 		rs_worker_frame(w, &fr);
@@ -101,7 +101,6 @@ static int file_pass(struct rs_worker *w, struct reporter *rep)
 		snprintf(w->errmsg, sizeof w->errmsg, "%s", rs_file_error(f));
 		status = RS_EXIT_USAGE;
 	}
-	rs_file_close(f);
 	return status;
 }
 
@@ -123,22 +122,27 @@ static void *file_worker(void *arg)
 int rs_run_file(struct rs_app *app)
 {
 	char err[RS_CAPTURE_ERRLEN];
-	struct rs_file *f = NULL;
 	struct reporter rep;
 	int rc, status = RS_EXIT_OK;
 
-	/* Open once here so a bad file or filter fails before any thread. */
-	rc = rs_file_open(&f, app->opts.read_path, err, sizeof err);
-	if (rc < 0) {
-		fprintf(stderr, "ringsniff: %s\n", err);
-		return RS_EXIT_USAGE;
+	/* Every worker's handle is opened here, before any thread and before
+	 * --user, so a bad file or filter fails first and then nothing needs
+	 * privileges. */
+	for (unsigned i = 0; i < app->nworkers; i++) {
+		rc = rs_file_open(&app->workers[i].file, app->opts.read_path, err,
+				  sizeof err);
+		if (rc < 0) {
+			fprintf(stderr, "ringsniff: %s\n", err);
+			return RS_EXIT_USAGE;
+		}
 	}
 	/* A pcapng file may name no interface before its first packet (-1):
 	 * check the expression's syntax against Ethernet then. */
-	int lt = rs_file_linktype(f);
-	rs_file_close(f);
+	int lt = rs_file_linktype(app->workers[0].file);
 	if (check_filter(&app->opts, lt >= 0 ? lt : RS_LINKTYPE_ETHERNET, NULL) < 0)
 		return RS_EXIT_USAGE;
+	if (rs_drop_privileges(app) < 0)
+		return RS_EXIT_RUNTIME;
 	app->started = true;
 	reporter_init(&rep, app);
 
@@ -303,6 +307,10 @@ int rs_run_live(struct rs_app *app)
 			status = RS_EXIT_RUNTIME;
 			goto out;
 		}
+	}
+	if (rs_drop_privileges(app) < 0) {
+		status = RS_EXIT_RUNTIME;
+		goto out;
 	}
 	app->started = true;
 	for (; started < app->nworkers; started++) {

@@ -175,6 +175,8 @@ void rs_workers_fini(struct rs_app *app)
 			rs_filter_free(w->filters.f[k]);
 		if (w->ring)
 			rs_ring_close(w->ring);
+		if (w->file)
+			rs_file_close(w->file);
 	}
 	free(app->workers);
 	app->workers = NULL;
