@@ -1,4 +1,4 @@
-/* http_impl.h - private state of the HTTP/1.x parser (http.c, http_parse.c). */
+/* http_impl.h - private state of the HTTP/1.x parser (http.c, http_msg.c, http_parse.c, http_lex.c). */
 #ifndef HTTP_IMPL_H
 #define HTTP_IMPL_H
 
@@ -149,6 +149,26 @@ uint64_t http_commit(struct rs_http_conn *c, uint32_t flags);
 struct http_pend *http_pend_seq(struct rs_http_conn *c, uint64_t seq);
 void http_try_emit(struct rs_http_conn *c);
 void http_emit_front(struct rs_http_conn *c);
+
+/* http_msg.c: messages and their pairing (used by http_parse.c) */
+bool http_lost(const struct rs_http_conn *c, int dir);
+void http_to_state(struct http_dir *d, uint8_t st);
+void http_resp_flag(struct rs_http_conn *c, uint32_t fl);
+void http_msg_flag(struct rs_http_conn *c, int dir, uint32_t fl);
+void http_body_add(struct rs_http_conn *c, int dir, uint64_t n);
+void http_req_finish(struct rs_http_conn *c);
+void http_resp_finish(struct rs_http_conn *c);
+void http_msg_end(struct rs_http_conn *c, int dir);
+void http_abort_msg(struct rs_http_conn *c, int dir, uint32_t fl);
+void http_set_not_http(struct rs_http_conn *c);
+void http_request_line(struct rs_http_conn *c, const struct http_lv *lv);
+void http_status_line(struct rs_http_conn *c, const struct http_lv *lv);
+void http_header_line(struct rs_http_conn *c, int dir,
+		      const struct http_lv *lv);
+void http_chunk_size_line(struct rs_http_conn *c, int dir,
+			  const struct http_lv *lv);
+void http_resync_line(struct rs_http_conn *c, int dir,
+		      const struct http_lv *lv);
 
 /* http_lex.c: lines, start lines, framing headers, resync scans */
 bool http_tchar(uint8_t ch);

@@ -1,0 +1,566 @@
+/* http_msg.c - HTTP/1.x messages: start lines, heads, framing (RFC 9112 6.3), pairing. */
+#include <string.h>
+
+#include "http_impl.h"
+
+#define F(x) RS_HTTP_F_##x
+/* ---- the message in progress, per direction ------------------------- */
+
+/* Where dir stands is unknown: nothing HTTP seen yet, or a midstream flow
+ * not yet at a start line.  Junk there is skipped, not blamed on anyone. */
+bool http_lost(const struct rs_http_conn *c, int dir)
+{
+	return !c->http_seen ||
+	       ((c->cflags & RS_HTTP_F_MIDSTREAM) && !c->d[dir].synced);
+}
+
+void http_to_state(struct http_dir *d, uint8_t st)
+{
+	d->st = st;
+	d->head_bytes = 0;
+}
+
+static void req_flag(struct rs_http_conn *c, uint32_t fl)
+{
+	struct http_pend *e = http_pend_seq(c, c->req_seq);
+
+	if (e)
+		e->flags |= fl;
+}
+
+static struct http_pend *resp_target(struct rs_http_conn *c)
+{
+	return c->d[1].has_target ? http_pend_seq(c, c->resp_seq) : NULL;
+}
+
+void http_resp_flag(struct rs_http_conn *c, uint32_t fl)
+{
+	struct http_pend *e = resp_target(c);
+
+	if (e)
+		e->flags |= fl;
+}
+
+/* Flag the message dir is parsing (head or body). */
+void http_msg_flag(struct rs_http_conn *c, int dir, uint32_t fl)
+{
+	if (dir)
+		http_resp_flag(c, fl);
+	else if (c->d[0].st == ST_HEADERS || c->d[0].st == ST_LINE)
+		c->cur.flags |= fl;
+	else
+		req_flag(c, fl);
+}
+
+void http_body_add(struct rs_http_conn *c, int dir, uint64_t n)
+{
+	struct http_pend *e = dir ? resp_target(c) : http_pend_seq(c, c->req_seq);
+
+	if (!e)
+		return;
+	if (dir)
+		e->resp_body_len += n;
+	else
+		e->req_body_len += n;
+}
+
+/* The request in dir 0's body is over (whole or cut). */
+void http_req_finish(struct rs_http_conn *c)
+{
+	struct http_pend *e = http_pend_seq(c, c->req_seq);
+
+	if (e)
+		e->req_done = true;
+	http_to_state(&c->d[0], c->d[0].after_req);
+	http_try_emit(c);
+}
+
+/* The response under way in dir 1 is over (whole, cut or damaged). */
+void http_resp_finish(struct rs_http_conn *c)
+{
+	struct http_dir *d = &c->d[1], *d0 = &c->d[0];
+	struct http_pend *e = resp_target(c);
+	uint64_t seq = c->resp_seq;
+	bool had = d->has_target;
+
+	if (e) {
+		e->resp_done = true;
+		e->resp_seen = true;
+	}
+	if (had)
+		c->resp_seq++;
+	d->resp_started = d->damaged = d->has_target = false;
+	d->status = 0;
+	d->kind = K_OTHER;
+	http_to_state(d, ST_LINE);
+	/* A CONNECT that was refused: its client speaks HTTP again. */
+	if (had && d0->st == ST_WAIT && c->wait_seq == seq) {
+		http_to_state(d0, d0->wait_data ? ST_RESYNC : ST_LINE);
+		d0->wait_data = false;
+	}
+	http_try_emit(c);
+}
+
+/* The response under way (or, at a message boundary, the one the next
+ * outstanding request was waiting for) was cut: it ends at the next status
+ * line found, or at eof. */
+static void resp_damage(struct rs_http_conn *c, uint32_t fl)
+{
+	struct http_dir *d = &c->d[1];
+	struct http_pend *e;
+
+	if (!d->resp_started) {
+		if (c->resp_seq >= c->next_seq || http_lost(c, 1))
+			return; /* nothing outstanding: nobody to blame */
+		d->resp_started = true;
+		d->has_target = true;
+	}
+	d->damaged = true;
+	e = resp_target(c);
+	if (e) {
+		e->flags |= fl;
+		e->resp_seen = true;
+	}
+}
+
+/* Parsing ends for good (Upgrade, CONNECT tunnel, HTTP/2 preface):
+ * everything still waiting is emitted now, in order. */
+static void stop_all(struct rs_http_conn *c)
+{
+	c->stopped = true;
+	c->has_cur = false;
+	for (int i = 0; i < 2; i++) {
+		http_to_state(&c->d[i], ST_STOP);
+		http_line_reset(&c->d[i].ln);
+	}
+	for (unsigned i = 0; i < c->p_count; i++) {
+		struct http_pend *e =
+			&c->pend[(c->p_head + i) % RS_HTTP_PENDING_MAX];
+
+		e->req_done = e->resp_done = true;
+	}
+	c->l->stats.upgrades++;
+	http_try_emit(c);
+}
+
+void http_set_not_http(struct rs_http_conn *c)
+{
+	c->not_http = true;
+	c->l->stats.not_http++;
+	c->has_cur = false;
+	http_to_state(&c->d[0], ST_STOP);
+	http_to_state(&c->d[1], ST_STOP);
+}
+
+/* The message dir was parsing cannot be framed: end it with fl and look
+ * for the next start line. */
+void http_abort_msg(struct rs_http_conn *c, int dir, uint32_t fl)
+{
+	struct http_dir *d = &c->d[dir];
+
+	if (dir) {
+		resp_damage(c, fl);
+	} else if (d->st == ST_HEADERS) {
+		c->cur.keep = false;
+		http_commit(c, fl);
+		http_req_finish(c);
+	} else if (d->st != ST_LINE && d->st != ST_RESYNC) {
+		req_flag(c, fl);
+		http_req_finish(c);
+	}
+	http_to_state(d, ST_RESYNC);
+}
+
+/* ---- start lines ----------------------------------------------------- */
+
+/* A line while http_lost: is a start line at its end? */
+void http_resync_line(struct rs_http_conn *c, int dir,
+			const struct http_lv *lv)
+{
+	struct http_dir *d = &c->d[dir];
+	struct http_lv sub;
+	long pos;
+
+	if (dir == 0 && !c->http_seen && c->sniffed > RS_HTTP_SNIFF_MAX) {
+		http_set_not_http(c);
+		return;
+	}
+	if (lv->over || !lv->total)
+		return;
+	pos = dir ? http_find_status(lv->p, lv->len)
+		  : http_find_request(lv->p, lv->len);
+	if (pos < 0)
+		return;
+	c->l->stats.resyncs++;
+	sub = *lv;
+	sub.p += pos;
+	sub.len -= (size_t)pos;
+	sub.total -= (uint64_t)pos;
+	sub.raw -= (uint64_t)pos;
+	if (dir) {
+		if (d->resp_started)
+			http_resp_finish(c);
+		http_to_state(d, ST_LINE);
+		http_status_line(c, &sub);
+		return;
+	}
+	http_to_state(d, ST_LINE);
+	http_cur_begin(c, lv->ts);
+	http_head_append(c, sub.p, sub.len);
+	/* The line's own ending: CR LF, LF, or a lone CR at eof. */
+	http_head_append(c, (const uint8_t *)(sub.crlf ? "\r\n" : "\n"),
+			 sub.raw - sub.total);
+	http_request_line(c, &sub);
+}
+
+void http_request_line(struct rs_http_conn *c, const struct http_lv *lv)
+{
+	struct http_dir *d = &c->d[0];
+	int rc;
+
+	if (!lv->total)
+		return; /* empty lines before a request are allowed */
+	rc = http_parse_request(&c->cur, lv, false);
+	if (rc == 0) {
+		c->http_seen = true;
+		d->synced = true;
+		memset(&d->m, 0, sizeof(d->m));
+		d->m.http10 = http_req_is_10(&c->cur);
+		d->st = ST_HEADERS;
+		d->head_bytes = lv->raw;
+		return;
+	}
+	if (http_lost(c, 0)) { /* maybe a request line follows */
+		http_to_state(d, ST_RESYNC);
+		http_resync_line(c, 0, lv);
+		return;
+	}
+	/* A request the server will refuse; it still gets its response. */
+	c->l->stats.parse_errors++;
+	c->cur.keep = false;
+	http_commit(c, F(BAD_REQUEST));
+	http_req_finish(c);
+	http_to_state(d, ST_RESYNC);
+}
+
+void http_status_line(struct rs_http_conn *c, const struct http_lv *lv)
+{
+	struct http_dir *d = &c->d[1];
+	struct http_pend *e;
+	int status;
+	bool h10;
+
+	if (!lv->total)
+		return;
+	if (!http_parse_status(lv->p, lv->len, &status, &h10)) {
+		if (http_lost(c, 1)) {
+			http_to_state(d, ST_RESYNC);
+			http_resync_line(c, 1, lv);
+			return;
+		}
+		c->l->stats.parse_errors++;
+		resp_damage(c, F(BAD_RESPONSE));
+		http_to_state(d, ST_RESYNC);
+		return;
+	}
+	c->http_seen = true;
+	d->synced = true;
+	c->l->stats.responses++;
+	if (!d->resp_started) { /* not the final one after a 1xx */
+		d->resp_started = true;
+		d->has_target = c->resp_seq < c->next_seq;
+		e = resp_target(c);
+		if (!e)
+			c->l->stats.orphan_responses++;
+		d->kind = e ? e->kind : K_OTHER;
+	}
+	e = resp_target(c);
+	if (e) {
+		e->status = status;
+		e->resp_seen = true;
+		if (!e->resp_ts_ns)
+			e->resp_ts_ns = lv->ts;
+	}
+	d->status = status;
+	memset(&d->m, 0, sizeof(d->m));
+	d->m.http10 = h10;
+	d->st = ST_HEADERS;
+	d->head_bytes = lv->raw;
+}
+
+/* ---- heads ------------------------------------------------------------ */
+
+static void req_head_end(struct rs_http_conn *c)
+{
+	struct http_dir *d = &c->d[0];
+	struct http_msg *m = &d->m;
+	struct http_req *r = &c->cur;
+	enum { B_NONE, B_LEN, B_CHUNKED, B_BAD } body = B_NONE;
+	uint32_t fl = 0;
+	uint64_t seq;
+
+	/* RFC 9112 6.3: chunked wins over Content-Length; anything else in
+	 * Transfer-Encoding, or disagreeing lengths, cannot be framed. */
+	if (m->te) {
+		if (m->cl_state != CL_NONE || m->http10 || m->te_twice)
+			fl |= F(SMUGGLING);
+		if (m->te_chunked) {
+			body = B_CHUNKED;
+			fl |= F(CHUNKED);
+		} else {
+			body = B_BAD;
+			fl |= F(SMUGGLING) | F(BAD_REQUEST);
+		}
+	} else if (m->cl_state == CL_CONFLICT) {
+		body = B_BAD;
+		fl |= F(SMUGGLING) | F(BAD_REQUEST);
+	} else if (m->cl_state == CL_BAD) {
+		body = B_BAD;
+		fl |= F(BAD_REQUEST);
+	} else if (m->cl_state == CL_OK && m->cl) {
+		body = B_LEN;
+	}
+	if (r->method_len == 3 && !memcmp(r->method, "PRI", 3) &&
+	    r->version_len == 8 && !memcmp(r->version, "HTTP/2.0", 8))
+		fl |= F(UPGRADE); /* HTTP/2 with prior knowledge */
+	c->l->stats.requests++;
+	if (body == B_BAD)
+		c->l->stats.parse_errors++;
+	seq = http_commit(c, fl);
+	d->after_req = ST_LINE;
+	if (r->kind == K_CONNECT) {
+		d->after_req = ST_WAIT;
+		d->wait_data = false;
+		c->wait_seq = seq;
+	}
+	if (fl & F(UPGRADE)) {
+		stop_all(c);
+		return;
+	}
+	switch (body) {
+	case B_NONE:
+		http_req_finish(c);
+		break;
+	case B_LEN:
+		http_to_state(d, ST_BODY_LEN);
+		d->remaining = m->cl;
+		break;
+	case B_CHUNKED:
+		http_to_state(d, ST_CHUNK_SIZE);
+		break;
+	case B_BAD:
+		http_req_finish(c);
+		http_to_state(d, ST_RESYNC);
+		break;
+	}
+}
+
+static void resp_head_end(struct rs_http_conn *c)
+{
+	struct http_dir *d = &c->d[1];
+	struct http_msg *m = &d->m;
+	int st = d->status;
+	uint32_t fl = 0;
+
+	if (st / 100 == 1 && st != 101) { /* interim: the final one follows */
+		http_to_state(d, ST_LINE);
+		return;
+	}
+	if (st == 101 || (d->kind == K_CONNECT && st / 100 == 2)) {
+		struct http_pend *e = resp_target(c);
+
+		if (e)
+			e->flags |= F(UPGRADE);
+		http_resp_finish(c);
+		stop_all(c);
+		return;
+	}
+	if (d->kind == K_HEAD || st == 204 || st == 304) {
+		http_resp_finish(c);
+		return;
+	}
+	if (m->te) {
+		if (m->cl_state != CL_NONE || m->http10 || m->te_twice)
+			fl |= F(SMUGGLING);
+		if (m->te_chunked) {
+			http_resp_flag(c, fl | F(CHUNKED));
+			http_to_state(d, ST_CHUNK_SIZE);
+		} else { /* RFC 9112 6.3 (4): read until the connection closes */
+			http_resp_flag(c, fl);
+			http_to_state(d, ST_BODY_EOF);
+		}
+		return;
+	}
+	if (m->cl_state >= CL_BAD) {
+		c->l->stats.parse_errors++;
+		http_abort_msg(c, 1, F(BAD_RESPONSE) |
+				(m->cl_state == CL_CONFLICT ? F(SMUGGLING) : 0));
+		return;
+	}
+	if (m->cl_state == CL_OK && m->cl) {
+		http_to_state(d, ST_BODY_LEN);
+		d->remaining = m->cl;
+	} else if (m->cl_state == CL_OK) {
+		http_resp_finish(c);
+	} else {
+		http_to_state(d, ST_BODY_EOF);
+	}
+}
+
+static void bad_header(struct rs_http_conn *c, int dir)
+{
+	c->l->stats.parse_errors++;
+	http_msg_flag(c, dir, dir ? F(BAD_RESPONSE) : F(BAD_REQUEST));
+	c->d[dir].m.last_hdr = H_NONE;
+}
+
+/* One header field's value (or an obs-fold continuation of it). */
+static void header_value(struct rs_http_conn *c, int dir, int hdr,
+			 const uint8_t *v, size_t n,
+			 const struct http_lv *lv, bool fold)
+{
+	struct http_msg *m = &c->d[dir].m;
+	struct http_req *r = &c->cur;
+	uint32_t fl = 0;
+
+	switch (hdr) {
+	case H_HOST:
+		if (fold)
+			http_append_field(r->host, &r->host_len,
+					  sizeof(r->host), v, n, &r->flags);
+		else if (m->host_seen) /* RFC 9112 3.2: must be refused */
+			fl |= F(BAD_REQUEST);
+		else
+			http_set_field(r->host, &r->host_len, sizeof(r->host),
+				       v, n, &r->flags);
+		m->host_seen = true;
+		if (lv->over)
+			fl |= F(TRUNCATED);
+		break;
+	case H_UA:
+		if (fold)
+			http_append_field(r->ua, &r->ua_len, sizeof(r->ua), v,
+					  n, &r->flags);
+		else if (!r->ua_len)
+			http_set_field(r->ua, &r->ua_len, sizeof(r->ua), v, n,
+				       &r->flags);
+		if (lv->over)
+			fl |= F(TRUNCATED);
+		break;
+	case H_CL:
+		if (fold || lv->over) {
+			m->cl_state = CL_BAD;
+			fl |= F(SMUGGLING);
+		} else {
+			http_cl_apply(m, v, n);
+		}
+		break;
+	case H_TE:
+		fl |= http_te_apply(m, v, n, lv);
+		if (fold)
+			fl |= F(SMUGGLING);
+		break;
+	default:
+		break;
+	}
+	if (fl)
+		http_msg_flag(c, dir, fl);
+}
+
+void http_header_line(struct rs_http_conn *c, int dir,
+			const struct http_lv *lv)
+{
+	struct http_dir *d = &c->d[dir];
+	const uint8_t *p = lv->p, *colon, *v;
+	size_t nl, vn;
+	bool ws_name = false;
+	int hdr;
+
+	if (!lv->total) {
+		if (dir)
+			resp_head_end(c);
+		else
+			req_head_end(c);
+		return;
+	}
+	d->head_bytes += lv->raw;
+	if (p[0] == ' ' || p[0] == '\t') { /* obs-fold */
+		v = p;
+		vn = lv->len;
+		while (vn && (*v == ' ' || *v == '\t')) {
+			v++;
+			vn--;
+		}
+		while (!lv->over && vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+			vn--;
+		if (d->m.last_hdr == H_NONE)
+			bad_header(c, dir);
+		else
+			header_value(c, dir, d->m.last_hdr, v, vn, lv, true);
+		return;
+	}
+	colon = memchr(p, ':', lv->len);
+	if (!colon) {
+		bad_header(c, dir);
+		return;
+	}
+	nl = (size_t)(colon - p);
+	while (nl && (p[nl - 1] == ' ' || p[nl - 1] == '\t')) {
+		nl--;
+		ws_name = true;
+	}
+	for (size_t i = 0; i < nl; i++) {
+		if (!http_tchar(p[i])) {
+			nl = 0;
+			break;
+		}
+	}
+	if (!nl) {
+		bad_header(c, dir);
+		return;
+	}
+	v = colon + 1;
+	vn = lv->len - (size_t)(v - p);
+	while (vn && (*v == ' ' || *v == '\t')) {
+		v++;
+		vn--;
+	}
+	while (!lv->over && vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+		vn--;
+	hdr = http_hdr_kind(p, nl, dir);
+	d->m.last_hdr = (uint8_t)hdr;
+	/* "Transfer-Encoding : chunked" is read by some and not by others. */
+	if (ws_name && (hdr == H_CL || hdr == H_TE))
+		http_msg_flag(c, dir, F(SMUGGLING) |
+				 (dir ? F(BAD_RESPONSE) : F(BAD_REQUEST)));
+	header_value(c, dir, hdr, v, vn, lv, false);
+}
+
+/* ---- bodies ------------------------------------------------------------ */
+
+void http_msg_end(struct rs_http_conn *c, int dir)
+{
+	if (dir)
+		http_resp_finish(c);
+	else
+		http_req_finish(c);
+}
+
+void http_chunk_size_line(struct rs_http_conn *c, int dir,
+			    const struct http_lv *lv)
+{
+	struct http_dir *d = &c->d[dir];
+	uint64_t size;
+
+	if (http_chunk_size(lv->p, lv->len, &size) < 0) {
+		c->l->stats.parse_errors++;
+		http_abort_msg(c, dir, dir ? F(BAD_RESPONSE) : F(BAD_REQUEST));
+		return;
+	}
+	if (!size) {
+		http_to_state(d, ST_TRAILERS);
+		return;
+	}
+	http_to_state(d, ST_CHUNK_DATA);
+	d->remaining = size;
+}
