@@ -14,10 +14,14 @@ chmod 755 "$work"
 rs_on_exit "rm -rf $work"
 rs_www_fill "$work"
 rs_nginx_start "$work"
+# As in a real deployment, the log directory belongs to the service user, so
+# it can create the new file at SIGHUP.
+mkdir "$work/logs"
+chown nobody "$work/logs"
 u="http://$RS_IP_SRV"
 
 ip netns exec "$RS_NS_SRV" "$RINGSNIFF" -i "$RS_IF_SRV" -T 2 --user nobody \
-	--stats-interval 0 --http-log "$work/http.log" --summary-json "$work/sum.json" \
+	--stats-interval 0 --http-log "$work/logs/http.log" --summary-json "$work/sum.json" \
 	tcp port 80 2>"$work/err" &
 pid=$!
 rs_on_exit "kill $pid"
@@ -30,7 +34,7 @@ capeff=$(awk '/^CapEff:/ {print $2}' /proc/$pid/status)
 
 for i in 1 2 3; do rs_in_cli curl -s -o /dev/null "$u/index.html?before=$i"; done
 sleep 0.5
-mv "$work/http.log" "$work/http.log.1"
+mv "$work/logs/http.log" "$work/logs/http.log.1"
 kill -HUP $pid
 sleep 0.5
 for i in 1 2; do rs_in_cli curl -s -o /dev/null "$u/index.html?after=$i"; done
@@ -38,9 +42,9 @@ sleep 0.5
 kill -TERM $pid
 wait $pid || { echo "FAIL: exit status $?"; fail=1; }
 
-before=$(grep -c '"uri":"/index.html?before=' "$work/http.log.1" || true)
-after=$(grep -c '"uri":"/index.html?after=' "$work/http.log" || true)
-misplaced=$(grep -c 'after=' "$work/http.log.1" || true)
+before=$(grep -c '"uri":"/index.html?before=' "$work/logs/http.log.1" || true)
+after=$(grep -c '"uri":"/index.html?after=' "$work/logs/http.log" || true)
+misplaced=$(grep -c 'after=' "$work/logs/http.log.1" || true)
 echo "rotated log: $before before-requests; new log: $after after-requests"
 [ "$before" = 3 ] || { echo "FAIL: rotated log holds $before of 3"; fail=1; }
 [ "$after" = 2 ] || { echo "FAIL: new log holds $after of 2"; fail=1; }

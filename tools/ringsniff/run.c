@@ -10,6 +10,8 @@
 
 /* Flow timeouts are checked at most this often (in packet or clock time). */
 #define TICK_NS 1000000000ull
+/* Live log lines wait in a worker's buffer at most this long. */
+#define FLUSH_NS 100000000ull
 
 /* Console counters at the interval, and the stop conditions of the clock.
  * Called from the main thread only.  Returns true when it is time to stop. */
@@ -210,7 +212,7 @@ static void pin_to_cpu(struct rs_worker *w)
 static void *live_worker(void *arg)
 {
 	struct rs_worker *w = arg;
-	uint64_t next_tick = 0;
+	uint64_t next_tick = 0, next_flush = 0;
 
 	if (w->cpu >= 0)
 		pin_to_cpu(w);
@@ -239,6 +241,13 @@ static void *live_worker(void *arg)
 		if (now >= next_tick) {
 			rs_flow_tick(w->fw, now);
 			next_tick = now + TICK_NS;
+		}
+		/* Lines reach the logs within FLUSH_NS, or at once when idle, so
+		 * `tail -f` is live and a SIGHUP splits the log where expected. */
+		if (rc == 0 || now >= next_flush) {
+			rs_outbuf_flush(&w->http_out);
+			rs_outbuf_flush(&w->flow_out);
+			next_flush = now + FLUSH_NS;
 		}
 	}
 	rs_worker_stop_flows(w, rs_wall_ns());
