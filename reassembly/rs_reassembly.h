@@ -235,7 +235,12 @@ struct rs_http_txn {
 	size_t req_head_len;
 };
 
-/* Called when a transaction is complete (response ended, or flow ended). */
+/* Called when a transaction is complete (response ended, or flow ended),
+ * always in request order per connection, on the thread that fed the
+ * connection and from inside rs_http_conn_data/gap/eof/free (or the app
+ * ops).  t and everything it points to are valid during the call only; the
+ * callback must not call back into the same connection.  f is the flow info
+ * last given for the connection (NULL if none was). */
 typedef void (*rs_http_txn_fn)(void *user, const struct rs_flow_info *f,
 			       const struct rs_http_txn *t);
 
@@ -267,21 +272,44 @@ struct rs_http_layer {
 	struct rs_http_stats stats;
 	void *priv;                      /* the parser's per-worker pools */
 };
+/* Returns 0, -EINVAL (l NULL) or -ENOMEM (then rs_http_conn_new on it
+ * returns NULL).  on_txn may be NULL (transactions are only counted).  Any
+ * thread; afterwards the layer belongs to one worker thread: not thread-safe.
+ * Free with rs_http_layer_fini once every connection is freed (frees the
+ * connection pool; calling it twice is harmless). */
 int rs_http_layer_init(struct rs_http_layer *l, rs_http_txn_fn on_txn,
 		       void *user);
 void rs_http_layer_fini(struct rs_http_layer *l);
 extern const struct rs_app_ops rs_http_app_ops;
 
 /* The parser alone, for tests and fuzzing: feed a connection's two streams
- * and get transactions through the layer's callback. */
+ * and get transactions through the layer's callback.  rs_http_app_ops does
+ * exactly this, passing the flow's info at every call. */
 struct rs_http_conn;
+/* One connection's state, about 16 KiB, taken from the layer's pool (malloc
+ * only when the pool is empty).  Returns NULL without memory (counted in
+ * alloc_failures) or if l was not initialised.  f may be NULL; otherwise it
+ * must stay valid until the connection is freed.  RS_FLOW_MIDSTREAM in
+ * f->flags makes every transaction midstream. */
 struct rs_http_conn *rs_http_conn_new(struct rs_http_layer *l,
 				      const struct rs_flow_info *f);
+/* In-order bytes of direction dir (0 client to server, 1 back), in capture
+ * order across both.  Reads exactly data[0..len); keeps no pointer into it;
+ * copies only a line that spans segments (bounded) and, for replay, the
+ * request head (into the connection's store).  Other dir values, NULL c or
+ * data are ignored. */
 void rs_http_conn_data(struct rs_http_conn *c, int dir, const uint8_t *data,
 		       size_t len, uint64_t ts_ns);
+/* len bytes of direction dir were lost: skipped inside a body of known
+ * length; otherwise the transaction is flagged gap and parsing resumes at
+ * the next request line (dir 0) or status line (dir 1). */
 void rs_http_conn_gap(struct rs_http_conn *c, int dir, uint64_t len);
+/* Direction dir ended (FIN, RST or flush): a last line without LF counts, a
+ * close-delimited response ends; after dir 1 ends, waiting requests are
+ * emitted as they complete, with RS_HTTP_F_NO_RESPONSE.  Idempotent. */
 void rs_http_conn_eof(struct rs_http_conn *c, int dir);
-/* Emits pending transactions and frees. */
+/* Ends both directions (as eof), emits what is left in request order and
+ * gives the state back to the pool.  NULL is ignored. */
 void rs_http_conn_free(struct rs_http_conn *c);
 
 #endif /* RS_REASSEMBLY_H */

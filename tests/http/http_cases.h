@@ -239,6 +239,24 @@ static const struct tcase cases[] = {
        { "GET", "/b", "b.example", NULL, 302, 0, 0, 0 } },
   .resyncs = 1 },
 
+{ "gap_in_response_headers_resync", 0, {
+	D0("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n"),
+	D1("HTTP/1.1 200 OK\r\nContent-Le"),
+	GAP1(30),
+	D1("ngth: 5\r\n\r\nhelloHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n") },
+  2, { { "GET", "/1", NULL, NULL, 200, 0, 0, FG(GAP) },
+       { "GET", "/2", NULL, NULL, 201, 0, 0, 0 } },
+  .resyncs = 1 },
+
+{ "gap_in_chunked_request_resync", 0, {
+	D0("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab"),
+	GAP0(10),
+	D0("\r\n0\r\n\r\nGET /n HTTP/1.1\r\n\r\n"),
+	D1(OK0 OK0) },
+  2, { { "POST", "/c", NULL, NULL, 200, 2, 0, FG(CHUNKED) | FG(GAP) },
+       { "GET", "/n", NULL, NULL, 200, 0, 0, 0 } },
+  .resyncs = 1 },
+
 { "gap_in_chunked_response_resync", 0, {
 	D0("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n"),
 	D1("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"),
