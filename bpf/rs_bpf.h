@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rs_bpf_shared.h"
+
 struct sock_fprog;
 
 struct rs_filter;
@@ -86,5 +88,123 @@ int rs_filter_set_get(struct rs_filter_set *s, int linktype,
 		      const struct rs_filter **out, char *err, size_t errlen);
 
 void rs_filter_set_free(struct rs_filter_set *s);
+
+/* ---- eBPF socket filter and fanout programs (bpf/NAME.bpf.c) ---------
+ *
+ * Built only when clang and bpftool were found (meson option `ebpf`);
+ * otherwise the open calls return -EOPNOTSUPP with a message saying so
+ * (the spec parser always works).  Loading needs CAP_BPF (or root) and a
+ * kernel with BPF_PROG_TYPE_SOCKET_FILTER programs and LPM tries (>= 4.11).
+ *
+ * Order for a live capture with --ebpf-filter SPEC (see rs_capture.h):
+ *   rs_ebpf_spec_parse(&spec, SPEC) -> exit 2 with err on failure
+ *   rs_ebpf_filter_open(&ef, &spec) -> rs_ebpf_spec_free(&spec)
+ *   rings open -> rs_ring_set_ebpf_filter(r, rs_ebpf_filter_fd(ef)) on each
+ *   (instead of rs_ring_set_filter: a socket has one filter)
+ *   while running: rs_ebpf_filter_add_port/..., rs_ebpf_filter_counters()
+ *   rings closed -> rs_ebpf_filter_close(ef)
+ * and for --fanout ebpf: rs_ebpf_fanout_open(&fo, nworkers) before the
+ * rings' filters, rs_ring_set_fanout_ebpf(any ring, rs_ebpf_fanout_fd(fo)),
+ * rs_ebpf_fanout_close(fo) after the rings.  The kernel keeps attached
+ * programs alive by itself; closing early only loses the maps' handles.
+ *
+ * Opening installs a libbpf print callback for the duration of the call
+ * (libbpf has one per process) to put libbpf's message into err; call the
+ * open functions from one thread at a time.  Other calls on one handle: one
+ * thread at a time; the kernel side runs concurrently with all of them. */
+
+/* --ebpf-filter grammar (whitespace around tokens is ignored):
+ *   spec   := "" | clause { ";" clause }
+ *   clause := "port=" port { "," port } | "net=" cidr { "," cidr }
+ *   port   := N | N "-" M          (0 <= N <= M <= 65535)
+ *   cidr   := IPv4 [ "/" 0..32 ] | IPv6 [ "/" 0..128 ]   (no "/": host)
+ * e.g. "port=80,443,8000-8080;net=198.18.0.0/15,fe80::/10".  Clauses of the
+ * same key add up.  A frame passes when its src or dst port is listed (if
+ * any port is) and its src or dst address is inside a listed prefix (if any
+ * is); non-IP frames and fragments without ports fail an active set. */
+struct rs_ebpf_cidr {
+	uint8_t family;           /* AF_INET or AF_INET6 */
+	uint8_t prefixlen;        /* bits */
+	uint8_t addr[16];         /* network order; IPv4 in addr[0..3] */
+};
+
+struct rs_ebpf_spec {
+	uint16_t *ports;          /* sorted, no duplicates */
+	size_t nports;
+	struct rs_ebpf_cidr *cidrs;  /* host bits cleared, no duplicates */
+	size_t ncidrs;
+	bool ignore_outgoing;     /* not in the grammar: set by the caller */
+};
+
+/* Parse `text` (NULL or "" = pass everything) into *spec.  Returns 0, or
+ * -EINVAL with a message naming the bad token and its byte offset in err,
+ * -E2BIG over RS_EBPF_MAX_PORTS ports or RS_EBPF_MAX_NETS prefixes, -ENOMEM.
+ * On failure *spec is empty.  Free with rs_ebpf_spec_free(). */
+int rs_ebpf_spec_parse(struct rs_ebpf_spec *spec, const char *text, char *err,
+		       size_t errlen);
+void rs_ebpf_spec_free(struct rs_ebpf_spec *spec);
+
+/* One prefix "198.18.0.0/15", "fe80::1" ...  Returns 0 or -EINVAL. */
+int rs_ebpf_cidr_parse(struct rs_ebpf_cidr *c, const char *text);
+
+/* True when the eBPF programs were built in. */
+bool rs_ebpf_built(void);
+
+struct rs_ebpf_filter;
+
+/* Open, configure (spec may be NULL = pass all) and load the socket filter.
+ * Returns 0 and *out; -EOPNOTSUPP (not built), -EPERM (no CAP_BPF), -EINVAL
+ * (verifier refused) ... with libbpf's message in err; *out NULL then.  The
+ * caller frees with rs_ebpf_filter_close(). */
+int rs_ebpf_filter_open(struct rs_ebpf_filter **out,
+			const struct rs_ebpf_spec *spec, char *err,
+			size_t errlen);
+
+/* The program fd for SO_ATTACH_BPF; owned by the filter. */
+int rs_ebpf_filter_fd(const struct rs_ebpf_filter *f);
+
+/* Change the sets while frames flow.  Adding to an empty set activates it
+ * (from then on only matching frames pass); deleting its last entry makes
+ * it pass everything again.  Return 0; -ENOENT (del: not there), -E2BIG
+ * (map full), -EINVAL (bad prefix), or another negative errno. */
+int rs_ebpf_filter_add_port(struct rs_ebpf_filter *f, uint16_t port);
+int rs_ebpf_filter_del_port(struct rs_ebpf_filter *f, uint16_t port);
+int rs_ebpf_filter_add_cidr(struct rs_ebpf_filter *f,
+			    const struct rs_ebpf_cidr *c);
+int rs_ebpf_filter_del_cidr(struct rs_ebpf_filter *f,
+			    const struct rs_ebpf_cidr *c);
+
+/* Counters summed over CPUs, by protocol class and verdict. */
+enum rs_ebpf_proto {
+	RS_EBPF_TCP, RS_EBPF_UDP, RS_EBPF_ICMP, RS_EBPF_OTHER, RS_EBPF_PROTOS
+};
+struct rs_ebpf_counters {
+	uint64_t passed_pkts[RS_EBPF_PROTOS], passed_bytes[RS_EBPF_PROTOS];
+	uint64_t dropped_pkts[RS_EBPF_PROTOS], dropped_bytes[RS_EBPF_PROTOS];
+};
+/* Bytes are skb->len: the whole frame as the packet socket sees it (MAC
+ * header included, a stripped VLAN tag not).  Returns 0 or -errno; any
+ * thread, any time before close. */
+int rs_ebpf_filter_counters(const struct rs_ebpf_filter *f,
+			    struct rs_ebpf_counters *out);
+
+void rs_ebpf_filter_close(struct rs_ebpf_filter *f);
+
+struct rs_ebpf_fanout;
+
+/* Load the fanout demux program for a group of `nsockets` members (the
+ * program returns hash % nsockets; 0 = the raw 32-bit hash), with a random
+ * hash seed.  Returns 0 and *out, or as rs_ebpf_filter_open(). */
+int rs_ebpf_fanout_open(struct rs_ebpf_fanout **out, unsigned nsockets,
+			char *err, size_t errlen);
+
+/* Same, with a given seed (tests, reproducible benchmarks). */
+int rs_ebpf_fanout_open_seeded(struct rs_ebpf_fanout **out, unsigned nsockets,
+			       uint32_t seed, char *err, size_t errlen);
+
+/* The program fd for PACKET_FANOUT_DATA; owned by the handle. */
+int rs_ebpf_fanout_fd(const struct rs_ebpf_fanout *p);
+
+void rs_ebpf_fanout_close(struct rs_ebpf_fanout *p);
 
 #endif /* RS_BPF_H */
