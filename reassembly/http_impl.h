@@ -119,7 +119,7 @@ struct rs_http_conn {
 	const struct rs_flow_info *f;
 	struct rs_http_conn *next_free;
 	uint32_t cflags;            /* flags every txn gets (midstream) */
-	bool http_seen, not_http, stopped, has_cur;
+	bool http_seen, not_http, has_cur;
 	uint64_t sniffed;           /* dir 0 bytes before anything HTTP */
 	uint64_t next_seq;          /* seq of the next committed request */
 	uint64_t resp_seq;          /* seq the next response answers */

@@ -4,6 +4,7 @@
 #include "http_impl.h"
 
 #define F(x) RS_HTTP_F_##x
+
 /* ---- the message in progress, per direction ------------------------- */
 
 /* Where dir stands is unknown: nothing HTTP seen yet, or a midstream flow
@@ -127,7 +128,6 @@ static void resp_damage(struct rs_http_conn *c, uint32_t fl)
  * everything still waiting is emitted now, in order. */
 static void stop_all(struct rs_http_conn *c)
 {
-	c->stopped = true;
 	c->has_cur = false;
 	for (int i = 0; i < 2; i++) {
 		http_to_state(&c->d[i], ST_STOP);
@@ -173,7 +173,7 @@ void http_abort_msg(struct rs_http_conn *c, int dir, uint32_t fl)
 
 /* ---- start lines ----------------------------------------------------- */
 
-/* A line while http_lost: is a start line at its end? */
+/* A line while lost: is a start line at its end? */
 void http_resync_line(struct rs_http_conn *c, int dir,
 			const struct http_lv *lv)
 {

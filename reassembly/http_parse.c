@@ -202,14 +202,14 @@ void rs_http_conn_data(struct rs_http_conn *c, int dir, const uint8_t *data,
 	}
 }
 
-/* Bytes were http_lost where dir's parser stands and it cannot skip them. */
+/* Bytes were lost where dir's parser stands and it cannot skip them. */
 static void gap_damage(struct rs_http_conn *c, int dir)
 {
 	struct http_dir *d = &c->d[dir];
 	struct http_line *ln = &d->ln;
 
 	if (dir == 0 && d->st == ST_LINE && !http_lost(c, 0)) {
-		/* A request started in the http_lost bytes: keep a place for it so
+		/* A request started in the lost bytes: keep a place for it so
 		 * that its response pairs with it and not with the next. */
 		http_cur_begin(c, ln->total ? ln->ts : d->last_ts);
 		d->st = ST_HEADERS;
