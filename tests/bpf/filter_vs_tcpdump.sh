@@ -13,98 +13,12 @@ set -u
 
 FC=${1:?usage: $0 filter_count}
 TCPDUMP=${TCPDUMP:-$(command -v tcpdump)}
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
-for p in ip ethtool nginx curl tcprewrite tcpreplay "$TCPDUMP"; do
-	command -v "$p" >/dev/null 2>&1 || skip "$p not installed"
-done
-
-NSA=rsbpfA$$
-NSB=rsbpfB$$
-TMP=$(mktemp -d /tmp/rsbpf.XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	ip netns del "$NSA" 2>/dev/null
-	ip netns del "$NSB" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-inA() { ip netns exec "$NSA" "$@"; }
-inB() { ip netns exec "$NSB" "$@"; }
-die() { echo "FAIL: $*"; exit 1; }
-# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
-wait_for() {
-	local end=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.1
-	done
-}
-
-# ---- network: A/vA 198.18.0.1 <-> B/vB 198.18.0.2 ------------------------
-ip netns add "$NSA" || skip "cannot create network namespaces"
-ip netns add "$NSB" || exit 1
-ip -n "$NSA" link add vA type veth peer name vB netns "$NSB" || exit 1
-for ns in "$NSA" "$NSB"; do
-	ip -n "$ns" link set lo up
-done
-# Link-local addresses usable at once (no duplicate detection delay).
-inA sysctl -qw net.ipv6.conf.vA.accept_dad=0
-inB sysctl -qw net.ipv6.conf.vB.accept_dad=0
-inA ethtool -K vA tso off gso off gro off >/dev/null 2>&1
-inB ethtool -K vB tso off gso off gro off >/dev/null 2>&1
-ip -n "$NSA" addr add 198.18.0.1/30 dev vA
-ip -n "$NSB" addr add 198.18.0.2/30 dev vB
-ip -n "$NSA" link set vA up
-ip -n "$NSB" link set vB up
-
-lladdr() {
-	ip -n "$1" -6 -o addr show dev "$2" scope link |
-		sed -n 's/.* inet6 \(fe80::[0-9a-f:]*\)\/.*/\1/p' | head -n1
-}
-has_lladdr() { [ -n "$(lladdr "$1" "$2")" ]; }
-wait_for 5 has_lladdr "$NSA" vA || die "no link-local address on vA"
-wait_for 5 has_lladdr "$NSB" vB || die "no link-local address on vB"
-LLA=$(lladdr "$NSA" vA)
-
-# ---- nginx in A, everything in the temp dir ------------------------------
-mkdir -p "$TMP/www"
-head -c 3000 /dev/zero | tr '\0' x >"$TMP/www/index.html"
-cat >"$TMP/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log $TMP/error.log;
-events { worker_connections 64; }
-http {
-	access_log $TMP/access.log;
-	client_body_temp_path $TMP/body;
-	proxy_temp_path $TMP/proxy;
-	fastcgi_temp_path $TMP/fastcgi;
-	uwsgi_temp_path $TMP/uwsgi;
-	scgi_temp_path $TMP/scgi;
-	server {
-		listen 198.18.0.1:80;
-		listen [::]:80 ipv6only=on;
-		root $TMP/www;
-	}
-}
-EOF
-# Started without the inA function so that $! is nginx itself.
-ip netns exec "$NSA" nginx -e "$TMP/error.log" -p "$TMP" -c "$TMP/nginx.conf" \
-	-g 'daemon off;' &
-PIDS+=($!)
-wait_for 10 inB curl -s -m 2 -o /dev/null http://198.18.0.1/ ||
-	die "nginx did not answer: $(cat "$TMP/error.log")"
+. "$(dirname "$0")/netns_lib.sh"
+need_root_and ip ethtool nginx curl tcprewrite tcpreplay "$TCPDUMP"
+netns_setup
+nginx_start
 
 # ---- capture in A, then the traffic from B -------------------------------
-start_tcpdump() { # IF FILE
-	ip netns exec "$NSA" "$TCPDUMP" -i "$1" -n -U --immediate-mode -w "$2" 2>"$2.log" &
-	PIDS+=($!)
-	wait_for 10 grep -q "listening on" "$2.log" || die "tcpdump -i $1 did not start"
-}
 stop_tcpdumps() { # the PIDs after nginx's
 	for p in "${PIDS[@]:1}"; do kill -INT "$p"; done
 	for p in "${PIDS[@]:1}"; do wait "$p"; done
@@ -185,7 +99,7 @@ EXPRS=(
 	"arp"
 	"not ip and not ip6"
 	"portrange 1-1024"
-	"ether src host $(ip -n "$NSB" link show vB | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')"
+	"ether src host $(mac_of "$NSB" vB)"
 	"ip[8] == 64"
 	"ip6[7] == 64"
 )
