@@ -170,6 +170,16 @@ int rs_filter_compile_live(struct rs_filter **out, const char *expr,
 		      ret == PCAP_ERROR_IFACE_NOT_UP ? -ENETDOWN : -EIO;
 		goto out;
 	}
+	/* Cooked captures put a pseudo-header where SOCK_RAW has the MAC
+	 * header; libpcap fixes the program up for its SOCK_DGRAM socket. */
+	if (pcap_datalink(p) == DLT_LINUX_SLL ||
+	    pcap_datalink(p) == DLT_LINUX_SLL2) {
+		set_err(err, errlen, "%s: cooked link type %s: not supported "
+			"for kernel filters on raw sockets", ifname,
+			pcap_datalink_val_to_name(pcap_datalink(p)));
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
 	ret = compile_on(out, p, expr, pcap_datalink(p), snaplen, err, errlen);
 out:
 	pcap_close(p);

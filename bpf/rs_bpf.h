@@ -54,12 +54,13 @@ void rs_filter_free(struct rs_filter *f);
  * opens and activates a capture handle briefly (needs CAP_NET_RAW) so that
  * the code uses the kernel's ancillary loads where frames differ from the
  * wire (e.g. `vlan`, whose tag the kernel strips into skb metadata).
- * Returns 0 and *out; -EINVAL (bad expression, libpcap's message in err),
- * -EPERM, -ENODEV, -ENETDOWN or -EIO (cannot open the interface; err
- * says why).  The program is
- * for SO_ATTACH_FILTER on a SOCK_RAW packet socket; rs_filter_match() on it
- * rejects frames that need the ancillary loads, so use rs_filter_compile()
- * for frames matched in user space. */
+ * Returns 0 and *out; -EINVAL (bad expression, libpcap's message in err);
+ * -EPERM, -ENODEV, -ENETDOWN or -EIO (cannot open the interface; err says
+ * why); -EOPNOTSUPP for "any" and other cooked-mode devices, whose programs
+ * libpcap rewrites for SOCK_DGRAM.  The program is for SO_ATTACH_FILTER on
+ * a SOCK_RAW packet socket; rs_filter_match() on it rejects frames that
+ * need the ancillary loads, so match frames in user space with a program
+ * from rs_filter_compile(). */
 int rs_filter_compile_live(struct rs_filter **out, const char *expr,
 			   const char *ifname, uint32_t snaplen, char *err,
 			   size_t errlen);

@@ -159,6 +159,11 @@ static int live_child(void)
 		fprintf(stderr, "no device: %d %s\n", ret, err);
 		return 1;
 	}
+	ret = rs_filter_compile_live(&f, "tcp", "any", 0, err, sizeof(err));
+	if (ret != -EOPNOTSUPP && ret != -EPERM) {
+		fprintf(stderr, "any: %d %s\n", ret, err);
+		return 1;
+	}
 	ret = rs_filter_compile_live(&f, "vlan 10 and tcp", "lo", 0, err,
 				     sizeof(err));
 	if (ret == -EPERM)
