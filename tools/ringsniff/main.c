@@ -137,7 +137,8 @@ int main(int argc, char **argv)
 		app.summary_fp = NULL;   /* rs_report_json closed it */
 	}
 out_workers:
-	rs_workers_fini(&app);
+	rs_workers_fini(&app);          /* closes the rings ... */
+	rs_live_filters_fini(&app);     /* ... before their programs */
 	if (app.table)
 		rs_flow_table_free(app.table);
 out_sinks:

@@ -67,7 +67,7 @@ void rs_usage(FILE *fp)
 "\n"
 "Live capture:\n"
 "  -T, --threads N           workers (default: online CPUs; 1 for files)\n"
-"      --fanout MODE         hash (default), cpu, lb, qm, ebpf\n"
+"      --fanout MODE         hash (default), cpu, lb, qm, ebpf (5-tuple hash)\n"
 "      --fanout-defrag, --fanout-rollover\n"
 "      --ring-mb MB          ring size per worker (default 64)\n"
 "      --block-kb KB         block size, power of two >= 64 (default 1024)\n"
@@ -79,7 +79,8 @@ void rs_usage(FILE *fp)
 "Filtering:\n"
 "  -f, --filter EXPR         tcpdump filter expression (or trailing words)\n"
 "  -d, --dump-filter         print the compiled BPF program (-dd, -ddd) and exit\n"
-"      --ebpf-filter SPEC    eBPF socket filter, e.g. 'port=80,443;net=198.18.0.0/15'\n"
+"      --ebpf-filter SPEC    eBPF socket filter, e.g. 'port=80,443;net=198.18.0.0/15';\n"
+"                            @FILE reads SPEC from FILE, again at SIGHUP\n"
 "\n"
 "Outputs:\n"
 "      --stats-interval S    console counters every S seconds (default 1; 0 = off)\n"
@@ -294,6 +295,14 @@ int rs_parse_opts(struct rs_opts *o, int argc, char **argv)
 	}
 	if (sources == 0 && !o->dump_filter) {
 		fprintf(stderr, "ringsniff: no source: give -i IF or -r FILE (see --help)\n");
+		return -EINVAL;
+	}
+	if (o->ebpf_filter && !o->iface) {
+		fprintf(stderr, "ringsniff: --ebpf-filter runs in the kernel: it needs -i\n");
+		return -EINVAL;
+	}
+	if (o->fanout_mode == RS_FANOUT_EBPF && !o->iface) {
+		fprintf(stderr, "ringsniff: --fanout needs -i\n");
 		return -EINVAL;
 	}
 	if (o->watch_dir) {

@@ -58,11 +58,21 @@ void rs_totals_collect(struct rs_app *app, struct rs_totals *t)
 			}
 		}
 	}
+	if (app->ebpf && rs_ebpf_filter_counters(app->ebpf, &t->ebpf) == 0)
+		t->have_ebpf = true;
 	if (app->live) {
 		uint64_t dropped = 0, missed = 0;
 		if (rs_iface_drops(app->opts.iface, &dropped, &missed) == 0)
 			t->iface_drops = dropped + missed;
 	}
+}
+
+static uint64_t sum4(const uint64_t v[RS_EBPF_PROTOS])
+{
+	uint64_t s = 0;
+	for (int i = 0; i < RS_EBPF_PROTOS; i++)
+		s += v[i];
+	return s;
 }
 
 static double pct(uint64_t part, uint64_t whole)
@@ -87,6 +97,13 @@ void rs_report_line(struct rs_app *app, const struct rs_totals *now,
 		pct(ddr, dpk + ddr), now->ring.drops,
 		pct(now->ring.drops, now->d.packets + now->ring.drops),
 		now->ring.freezes, now->f.flows_active, (double)drq / dt);
+	if (now->have_ebpf)
+		fprintf(fp, "           ebpf: passed %" PRIu64 " (+%" PRIu64
+			")  filtered in kernel %" PRIu64 " (+%" PRIu64 ")\n",
+			sum4(now->ebpf.passed_pkts),
+			sum4(now->ebpf.passed_pkts) - sum4(prev->ebpf.passed_pkts),
+			sum4(now->ebpf.dropped_pkts),
+			sum4(now->ebpf.dropped_pkts) - sum4(prev->ebpf.dropped_pkts));
 	if (app->opts.verbose) {
 		for (unsigned i = 0; i < app->nworkers; i++) {
 			struct rs_worker *w = &app->workers[i];
@@ -127,6 +144,13 @@ void rs_report_final(struct rs_app *app, const struct rs_totals *t, FILE *fp)
 		"  responses %" PRIu64 "\n",
 		t->f.flows_created, t->f.flows_evicted, t->f.flows_timeout,
 		t->f.tcp_gaps, t->h.requests, t->h.responses);
+	if (t->have_ebpf)
+		fprintf(fp, "  ebpf filter (kernel): passed %" PRIu64 " packets, "
+			"dropped %" PRIu64 " (tcp %" PRIu64 ", udp %" PRIu64
+			", icmp %" PRIu64 ", other %" PRIu64 ")\n",
+			sum4(t->ebpf.passed_pkts), sum4(t->ebpf.dropped_pkts),
+			t->ebpf.dropped_pkts[RS_EBPF_TCP], t->ebpf.dropped_pkts[RS_EBPF_UDP],
+			t->ebpf.dropped_pkts[RS_EBPF_ICMP], t->ebpf.dropped_pkts[RS_EBPF_OTHER]);
 	for (int e = 1; e < RS_DERR__COUNT; e++)
 		if (t->d.err[e])
 			fprintf(fp, "  decode error %s: %" PRIu64 "\n",
@@ -199,6 +223,20 @@ int rs_report_json(struct rs_app *app, const struct rs_totals *t, FILE *fp)
 	J("http_not_http", t->h.not_http);
 	J("http_log_lines", app->http_sink.lines);
 	J("flow_log_lines", app->flow_sink.lines);
+	if (t->have_ebpf) {
+		static const char *const pn[RS_EBPF_PROTOS] = {"tcp", "udp", "icmp", "other"};
+		char k[64];
+		J("ebpf_passed_packets", sum4(t->ebpf.passed_pkts));
+		J("ebpf_passed_bytes", sum4(t->ebpf.passed_bytes));
+		J("ebpf_dropped_packets", sum4(t->ebpf.dropped_pkts));
+		J("ebpf_dropped_bytes", sum4(t->ebpf.dropped_bytes));
+		for (int i = 0; i < RS_EBPF_PROTOS; i++) {
+			snprintf(k, sizeof k, "ebpf_passed_%s", pn[i]);
+			J(k, t->ebpf.passed_pkts[i]);
+			snprintf(k, sizeof k, "ebpf_dropped_%s", pn[i]);
+			J(k, t->ebpf.dropped_pkts[i]);
+		}
+	}
 	fprintf(fp, ",\n  \"decode_errors_by_reason\": {");
 	bool f2 = true;
 	for (int e = 1; e < RS_DERR__COUNT; e++)

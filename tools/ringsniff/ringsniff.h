@@ -65,16 +65,6 @@ struct rs_outbuf {
 	char *buf;                    /* RS_OUTBUF_SIZE bytes, allocated once */
 };
 
-/* Filters compiled per link type, lazily (pcapng files may mix them). */
-#define RS_MAX_FILTERS 8
-struct rs_filter_cache {
-	const char *expr;
-	uint32_t snaplen;
-	int linktype[RS_MAX_FILTERS];
-	struct rs_filter *f[RS_MAX_FILTERS];
-	unsigned n;
-};
-
 struct rs_app;
 
 /* One decoding worker.  Counters live in the libraries' own per-thread,
@@ -94,7 +84,7 @@ struct rs_worker {
 	struct rs_flow_stats fstats_final;
 	struct rs_ring *ring;
 	struct rs_file *file;               /* files: this worker's own handle */
-	struct rs_filter_cache filters;
+	struct rs_filter_set *fset;         /* user-space filter, or NULL */
 	struct rs_outbuf http_out, flow_out;
 	pthread_t thread;
 	int error;                          /* negative errno that stopped it */
@@ -108,6 +98,8 @@ struct rs_totals {
 	uint64_t frames, filtered;
 	struct rs_ring_stats ring;
 	uint64_t iface_drops;
+	bool have_ebpf;
+	struct rs_ebpf_counters ebpf;       /* kernel-side, --ebpf-filter */
 };
 
 struct rs_app {
@@ -123,12 +115,21 @@ struct rs_app {
 	bool started;                       /* source open, filter valid */
 	bool shard_files;                   /* several workers read one file */
 	FILE *summary_fp;                   /* --summary-json, opened at start */
+	struct rs_ebpf_filter *ebpf;        /* --ebpf-filter in the kernel */
+	struct rs_ebpf_spec ebpf_spec;      /* what ebpf holds now */
+	struct rs_ebpf_fanout *fanout;      /* --fanout ebpf */
 };
 
 /* Set by signals, -c, --duration or a failing worker; read by every loop. */
 extern atomic_int rs_stop;
 /* Set by SIGHUP; the reporter reopens the logs. */
 extern atomic_int rs_reopen;
+
+/* filters.c */
+bool rs_user_filter_needed(const struct rs_app *app);
+int rs_live_filters_setup(struct rs_app *app);
+void rs_live_filters_reload(struct rs_app *app);
+void rs_live_filters_fini(struct rs_app *app);
 
 /* privs.c: --user; after every socket and file is open. */
 int rs_drop_privileges(struct rs_app *app);

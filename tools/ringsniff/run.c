@@ -38,6 +38,7 @@ static bool reporter_poll(struct reporter *r, struct rs_app *app)
 		 * still in worker buffers go to the new one. */
 		rs_sink_reopen(&app->http_sink);
 		rs_sink_reopen(&app->flow_sink);
+		rs_live_filters_reload(app);
 	}
 	if (o->stats_interval > 0 && !o->quiet &&
 	    now - r->last >= o->stats_interval) {
@@ -52,8 +53,7 @@ static bool reporter_poll(struct reporter *r, struct rs_app *app)
 
 /* Compile the expression once up front so a bad one is a usage error (2)
  * before any capture starts. */
-static int check_filter(const struct rs_opts *o, int linktype,
-			struct rs_filter **keep)
+static int check_filter(const struct rs_opts *o, int linktype)
 {
 	char err[256];
 	struct rs_filter *f = NULL;
@@ -65,10 +65,7 @@ static int check_filter(const struct rs_opts *o, int linktype,
 			o->filter_expr, err);
 		return -EINVAL;
 	}
-	if (keep)
-		*keep = f;
-	else
-		rs_filter_free(f);
+	rs_filter_free(f);
 	return 0;
 }
 
@@ -141,7 +138,7 @@ int rs_run_file(struct rs_app *app)
 	/* A pcapng file may name no interface before its first packet (-1):
 	 * check the expression's syntax against Ethernet then. */
 	int lt = rs_file_linktype(app->workers[0].file);
-	if (check_filter(&app->opts, lt >= 0 ? lt : RS_LINKTYPE_ETHERNET, NULL) < 0)
+	if (check_filter(&app->opts, lt >= 0 ? lt : RS_LINKTYPE_ETHERNET) < 0)
 		return RS_EXIT_USAGE;
 	if (rs_drop_privileges(app) < 0)
 		return RS_EXIT_RUNTIME;
@@ -293,13 +290,13 @@ static int open_rings(struct rs_app *app)
 
 int rs_run_live(struct rs_app *app)
 {
-	struct rs_filter *filt = NULL;
 	struct reporter rep;
 	unsigned started = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc, status = RS_EXIT_OK;
 
-	if (check_filter(&app->opts, RS_LINKTYPE_ETHERNET, &filt) < 0)
+	/* Syntax first, so a typo is a usage error before any socket. */
+	if (check_filter(&app->opts, RS_LINKTYPE_ETHERNET) < 0)
 		return RS_EXIT_USAGE;
 	rc = open_rings(app);
 	if (rc < 0) {
@@ -307,16 +304,9 @@ int rs_run_live(struct rs_app *app)
 		goto out;
 	}
 	/* Every ring exists and holds a drop-all filter; now the real one. */
-	for (unsigned i = 0; i < app->nworkers; i++) {
-		rc = rs_ring_set_filter(app->workers[i].ring,
-					filt ? rs_filter_fprog(filt) : NULL);
-		if (rc < 0) {
-			fprintf(stderr, "ringsniff: attaching the filter: %s\n",
-				strerror(-rc));
-			status = RS_EXIT_RUNTIME;
-			goto out;
-		}
-	}
+	status = rs_live_filters_setup(app);
+	if (status != RS_EXIT_OK)
+		goto out;
 	if (rs_drop_privileges(app) < 0) {
 		status = RS_EXIT_RUNTIME;
 		goto out;
@@ -354,7 +344,5 @@ int rs_run_live(struct rs_app *app)
 		}
 	}
 out:
-	if (filt)
-		rs_filter_free(filt);
 	return status;
 }

@@ -10,40 +10,6 @@
 
 /* ---- per-frame path ------------------------------------------------ */
 
-/* The compiled filter for this link type, compiling it on first use.
- * NULL means "no filter": no expression, or one that cannot apply to this
- * link type (warned once, and such frames are then dropped). */
-static struct rs_filter *filter_for(struct rs_worker *w, int linktype,
-				    bool *reject)
-{
-	struct rs_filter_cache *c = &w->filters;
-	*reject = false;
-	if (!c->expr)
-		return NULL;
-	for (unsigned i = 0; i < c->n; i++) {
-		if (c->linktype[i] == linktype) {
-			*reject = c->f[i] == NULL;
-			return c->f[i];
-		}
-	}
-	if (c->n == RS_MAX_FILTERS) {
-		*reject = true;
-		return NULL;
-	}
-	char err[256];
-	struct rs_filter *f = NULL;
-	if (rs_filter_compile(&f, c->expr, linktype, c->snaplen, err,
-			      sizeof err) < 0) {
-		fprintf(stderr, "ringsniff: filter does not apply to link type %d: %s; "
-			"its frames are dropped\n", linktype, err);
-		f = NULL;
-		*reject = true;
-	}
-	c->linktype[c->n] = linktype;
-	c->f[c->n++] = f;
-	return f;
-}
-
 /* Symmetric: both directions of a flow give the same value. */
 static uint64_t flow_shard_hash(const struct rs_pkt *p)
 {
@@ -81,11 +47,12 @@ void rs_worker_frame(struct rs_worker *w, const struct rs_frame *fr)
 	if (w->app->shard_files && !frame_is_mine(w, fr))
 		return;
 	w->frames++;
-	if (w->filters.expr) {
-		bool reject;
-		struct rs_filter *f = filter_for(w, fr->linktype, &reject);
-		if (reject || (f && !rs_filter_match(f, fr->data, fr->caplen,
-						     fr->wirelen))) {
+	if (w->fset) {
+		/* A link type the expression cannot apply to drops its frames
+		 * (the set compiles it once and remembers the failure). */
+		const struct rs_filter *f;
+		if (rs_filter_set_get(w->fset, fr->linktype, &f, NULL, 0) < 0 ||
+		    !rs_filter_match(f, fr->data, fr->caplen, fr->wirelen)) {
 			w->filtered++;
 			return;
 		}
@@ -150,10 +117,12 @@ int rs_workers_init(struct rs_app *app, unsigned n)
 		w->id = i;
 		w->cpu = -1;
 		w->app = app;
-		/* Live capture filters in the kernel; files filter here. */
-		w->filters.expr = app->live ? NULL : app->opts.filter_expr;
-		w->filters.snaplen = app->opts.snaplen;
-		int rc = rs_http_layer_init(&w->http, on_txn, w);
+		int rc = 0;
+		if (rs_user_filter_needed(app))
+			rc = rs_filter_set_new(&w->fset, app->opts.filter_expr,
+					       app->opts.snaplen, NULL, 0);
+		if (rc == 0)
+			rc = rs_http_layer_init(&w->http, on_txn, w);
 		if (rc == 0)
 			rc = rs_outbuf_init(&w->http_out, &app->http_sink);
 		if (rc == 0)
@@ -171,8 +140,8 @@ void rs_workers_fini(struct rs_app *app)
 		rs_outbuf_fini(&w->http_out);
 		rs_outbuf_fini(&w->flow_out);
 		rs_http_layer_fini(&w->http);
-		for (unsigned k = 0; k < w->filters.n; k++)
-			rs_filter_free(w->filters.f[k]);
+		if (w->fset)
+			rs_filter_set_free(w->fset);
 		if (w->ring)
 			rs_ring_close(w->ring);
 		if (w->file)
