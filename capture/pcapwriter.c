@@ -153,13 +153,17 @@ static int pw_make_name(struct rs_pcapw *w)
 	return n < 0 || n > PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
-static int write_all(int fd, struct iovec *iov, int niov, uint64_t off)
+/* pwritev() all of iov at off; *done gets the bytes written, also when it
+ * fails part way. */
+static int write_all(int fd, struct iovec *iov, int niov, uint64_t off,
+		     uint64_t *done)
 {
 	ssize_t n;
 
+	*done = 0;
 	while (niov > 0) {
 		n = pwritev(fd, iov, niov > IOV_MAX ? IOV_MAX : niov,
-			    (off_t)off);
+			    (off_t)(off + *done));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -167,7 +171,7 @@ static int write_all(int fd, struct iovec *iov, int niov, uint64_t off)
 		}
 		if (n == 0)
 			return -EIO;
-		off += (uint64_t)n;
+		*done += (uint64_t)n;
 		while (niov > 0 && (size_t)n >= iov->iov_len) {
 			n -= (ssize_t)iov->iov_len;
 			iov++;
@@ -191,6 +195,7 @@ static int pw_file_open(struct rs_pcapw *w)
 {
 	uint8_t h[PW_FILE_HDR] = { 0 };
 	struct iovec iov = { h, sizeof(h) };
+	uint64_t done;
 	int rc;
 
 	put32(h, w->ns ? PW_MAGIC_NS : PW_MAGIC_US);
@@ -211,7 +216,7 @@ static int pw_file_open(struct rs_pcapw *w)
 		return rc;
 	}
 	add_relaxed(&w->files, 1);
-	rc = write_all(w->fd, &iov, 1, 0);
+	rc = write_all(w->fd, &iov, 1, 0, &done);
 	if (rc < 0) {
 		pw_fail(w, rc, "write");
 		close(w->fd);
@@ -232,12 +237,32 @@ static void pw_file_close(struct rs_pcapw *w)
 	w->fd = -1;
 }
 
-/* Write the batch.  On failure the batch is lost (counted) and the file is
- * cut back to its last whole record, so it stays a valid pcap file and a
- * later batch can go on from there.  After a failed open (fd -1) the file
- * is tried again first. */
+/* The whole records at the start of the batch that fit in `done` bytes:
+ * the batch is one stretch of one ring, so walk it again. */
+static uint64_t pw_whole(const struct rs_pcapw *w, uint64_t done,
+			 uint64_t *pkts)
+{
+	uint64_t keep = 0, pos = w->batch_pos, len;
+	uint32_t caplen;
+
+	for (*pkts = 0; *pkts < w->batch_pkts; (*pkts)++, pos += len) {
+		ring_get(w, w->batch_ring, pos + 8, &caplen, sizeof(caplen));
+		len = PW_REC_HDR + (uint64_t)caplen;
+		if (keep + len > done)
+			break;
+		keep += len;
+	}
+	return keep;
+}
+
+/* Write the batch.  On failure (disk full, I/O error) the records that made
+ * it whole are kept, the file is cut back to the last of them, so it stays
+ * a valid pcap file and a later batch can go on from there, and the rest
+ * is lost (counted).  After a failed open (fd -1) the file is tried again
+ * first. */
 static void pw_flush(struct rs_pcapw *w)
 {
+	uint64_t done = 0, keep, pkts = 0;
 	int rc = -EBADF;
 
 	if (w->niov == 0)
@@ -245,21 +270,24 @@ static void pw_flush(struct rs_pcapw *w)
 	if (w->fd < 0 && pw_file_open(w) == 0)
 		w->size = w->good + w->batch_bytes;
 	if (w->fd >= 0) {
-		rc = write_all(w->fd, w->iov, w->niov, w->good);
-		if (rc < 0) {
+		rc = write_all(w->fd, w->iov, w->niov, w->good, &done);
+		if (rc < 0)
 			pw_fail(w, rc, "write");
-			if (ftruncate(w->fd, (off_t)w->good) < 0)
-				pw_fail(w, -errno, "truncate after error");
-		}
 	}
 	if (rc == 0) {
-		w->good += w->batch_bytes;
-		add_relaxed(&w->packets, w->batch_pkts);
-		add_relaxed(&w->bytes, w->batch_bytes);
+		keep = w->batch_bytes;
+		pkts = w->batch_pkts;
 	} else {
-		add_relaxed(&w->lost, w->batch_pkts);
-		w->size = w->good;
+		keep = pw_whole(w, done, &pkts);
+		if (w->fd >= 0 && done != keep &&
+		    ftruncate(w->fd, (off_t)(w->good + keep)) < 0)
+			pw_fail(w, -errno, "truncate after error");
+		w->size = w->good + keep;
 	}
+	w->good += keep;
+	add_relaxed(&w->packets, pkts);
+	add_relaxed(&w->bytes, keep);
+	add_relaxed(&w->lost, w->batch_pkts - pkts);
 	w->niov = 0;
 	w->batch_pkts = 0;
 	w->batch_bytes = 0;
@@ -295,6 +323,10 @@ static void pw_add(struct rs_pcapw *w, struct pw_ring *r, uint64_t pos,
 
 	if (w->niov > PW_BATCH_IOV - 2)
 		pw_flush(w);
+	if (w->niov == 0) {
+		w->batch_ring = r;
+		w->batch_pos = pos;
+	}
 	pw_add_iov(w, r->buf + off, first);
 	if (len > first)
 		pw_add_iov(w, r->buf, (size_t)len - first);

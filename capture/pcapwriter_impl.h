@@ -57,9 +57,11 @@ struct rs_pcapw {
 	char *name;               /* its name, PATH_MAX + 1 bytes */
 	uint64_t size;            /* file size once the batch is written */
 	uint64_t good;            /* bytes known to be in the file */
+	/* The batch: records [batch_pos, ...) of batch_ring, as iovecs. */
 	struct iovec iov[PW_BATCH_IOV];
 	int niov;
-	uint64_t batch_pkts, batch_bytes;
+	struct pw_ring *batch_ring;
+	uint64_t batch_pos, batch_pkts, batch_bytes;
 
 	pthread_t thread;
 	bool started;

@@ -327,10 +327,11 @@ void rs_pcapw_stats(const struct rs_pcapw *w, struct rs_pcapw_stats *out);
 
 /* The first write-side failure ("PATH: write: No space left on device"),
  * or "" while there was none.  The text never changes once set.  Any
- * thread, until close.  After an error the writer keeps going: the failed
- * batch is lost (counted), the file is cut back to its last whole record,
- * and later batches are tried again, so the caller decides whether a full
- * disk ends the capture (write_errors > 0). */
+ * thread, until close.  After an error the writer keeps going: the records
+ * of the failed write that did not make it to the file whole are lost
+ * (counted), the file is cut back to its last whole record (a valid pcap
+ * file), and later writes are tried again, so the caller decides whether a
+ * full disk ends the capture (write_errors > 0). */
 const char *rs_pcapw_error(const struct rs_pcapw *w);
 
 /* Write everything still queued, close the file, join the writer thread and

@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -683,6 +686,71 @@ static void t_write_error(void **state)
 	rmdir_all(d);
 }
 
+/* A real full disk: a 64 KiB tmpfs in a private mount namespace (root
+ * only), in a child so nothing leaks out.  The child exits 0 when all
+ * checks hold, 77 when it cannot set up, else the failed CHECK's number. */
+static int disk_full_child(const char *d)
+{
+	enum { N = 300 };
+	char p[256], err[RS_CAPTURE_ERRLEN];
+	struct rs_pcapw_config c = { .path = p, .linktype = LT_EN10MB };
+	struct rs_pcapw_stats st;
+	struct rs_pcapw *w;
+	struct stat sb;
+	struct fbuf b;
+	int i, rc;
+
+	int check = 0;
+
+#define CHECK(x) do { check++; if (!(x)) return check; } while (0)
+	if (unshare(CLONE_NEWNS) < 0 ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("rs-pcapw", d, "tmpfs", 0, "size=64k") < 0)
+		return 77;
+	snprintf(p, sizeof(p), "%s/x.pcap", d);
+	CHECK(rs_pcapw_open(&w, &c, 1, err, sizeof(err)) == 0);
+	for (i = 0; i < N; i++) {
+		mkframe(&b, 0, (uint32_t)i, 1000, 0);
+		while (rs_pcapw_write(w, 0, &b.fr) == -ENOBUFS)
+			;
+	}
+	rc = rs_pcapw_close(w, &st, err, sizeof(err));
+	CHECK(rc == -ENOSPC);
+	CHECK(strstr(err, p) && strstr(err, strerror(ENOSPC)));
+	CHECK(st.write_errors >= 1 && st.lost > 0);
+	CHECK(st.packets > 0 && st.packets + st.lost == N);
+	CHECK(stat(p, &sb) == 0);
+	CHECK((uint64_t)sb.st_size == 24 + st.packets * 1016);
+	umount(d);
+	return 0;
+#undef CHECK
+}
+
+static void t_disk_full(void **state)
+{
+	char *d = tmpdir();
+	pid_t pid;
+	int status;
+
+	(void)state;
+	if (geteuid() != 0) {
+		rmdir_all(d);
+		skip();
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(disk_full_child(d));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	rmdir_all(d);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	if (WEXITSTATUS(status) != 0)
+		fail_msg("disk full: CHECK number %d failed",
+			 WEXITSTATUS(status));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -695,6 +763,7 @@ int main(void)
 		cmocka_unit_test(t_full_queue_drops),
 		cmocka_unit_test(t_producers),
 		cmocka_unit_test(t_write_error),
+		cmocka_unit_test(t_disk_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
