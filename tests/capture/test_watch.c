@@ -663,6 +663,39 @@ static void t_rename(void **state)
 	rmdir_all(d);
 }
 
+/* Events lost (as after IN_Q_OVERFLOW): the rescan finds the files made
+ * meanwhile, in order, and does not read a finished file again. */
+static void t_overflow_rescan(void **state)
+{
+	char *d = tmpdir(), ev[8192];
+	struct rs_watch *w = watch_ok(d, NULL, 0);
+	uint32_t ids[MAXF];
+	int n = 0;
+
+	(void)state;
+	write_file(d, "x.pcap0", 0, 3);
+	take_ok(w, ids, &n);
+	write_file(d, "x.pcap1", 100, 2);
+	take_ok(w, ids, &n);            /* x.pcap0 done, x.pcap1 read */
+	write_file(d, "x.pcap2", 200, 2);
+	write_file(d, "x.pcap3", 300, 1);
+	set_mtime(d, "x.pcap2", 1700000200);
+	set_mtime(d, "x.pcap3", 1700000300);
+	while (read(w->ifd, ev, sizeof(ev)) > 0)
+		;                       /* the events are lost */
+	assert_int_equal(watch_scan(w, false), 0);
+	take_ok(w, ids, &n);
+	assert_int_equal(watch_scan(w, false), 0);
+	take_ok(w, ids, &n);
+	assert_int_equal(n, 8);
+	assert_run(ids, 0, 0, 3);
+	assert_run(ids, 3, 100, 2);
+	assert_run(ids, 5, 200, 2);
+	assert_run(ids, 7, 300, 1);
+	rs_watch_close(w);
+	rmdir_all(d);
+}
+
 static void t_dir_deleted(void **state)
 {
 	char *d = tmpdir();
@@ -706,6 +739,7 @@ int main(void)
 		cmocka_unit_test(t_bad_record_offset),
 		cmocka_unit_test(t_pattern),
 		cmocka_unit_test(t_rename),
+		cmocka_unit_test(t_overflow_rescan),
 		cmocka_unit_test(t_dir_deleted),
 	};
 
