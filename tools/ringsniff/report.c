@@ -242,7 +242,11 @@ int rs_report_json(struct rs_app *app, const struct rs_totals *t, FILE *fp)
 	for (int e = 1; e < RS_DERR__COUNT; e++)
 		fprintf(fp, "%s\n    \"%s\": %" PRIu64, sep(&f2),
 			rs_decode_err_name(e), t->d.err[e]);
-	fprintf(fp, "\n  },\n  \"workers\": %u\n}\n", app->nworkers);
+	fprintf(fp, "\n  },\n  \"workers\": %u,\n  \"worker_packets\": [", app->nworkers);
+	for (unsigned i = 0; i < app->nworkers; i++)
+		fprintf(fp, "%s%" PRIu64, i ? ", " : "",
+			__atomic_load_n(&app->workers[i].dstats.packets, __ATOMIC_RELAXED));
+	fprintf(fp, "]\n}\n");
 	int rc = 0;
 	if (fflush(fp) != 0 || ferror(fp))
 		rc = -(errno ? errno : EIO);
