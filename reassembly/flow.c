@@ -22,10 +22,17 @@
 
 #include "flow_impl.h"
 
-/* A stream's hash chain stays short: buckets up to the next power of two
- * of max_flows, never fewer than this. */
+/* The index is sized once, for max_flows: a power of two at least that
+ * big (load factor <= 1 when full), within these bounds (16 B a bucket).
+ * No automatic resize: liburcu's lazy-resize launch stores its "resize
+ * initiated" flag after queueing the work, so when the worker finishes
+ * first (the launcher was preempted) the flag stays set and the table
+ * never grows again; seen here as 1024-bucket tables holding 500k flows
+ * in about half of the runs on a loaded 2-CPU machine (liburcu 0.13, and
+ * upstream has the same order).  A fixed index also means no resize
+ * thread and no grace periods spent on resizing. */
 #define RS_FLOW_MIN_BUCKETS 1024UL
-#define RS_FLOW_MAX_BUCKETS (1UL << 30)
+#define RS_FLOW_MAX_BUCKETS (1UL << 22)
 /* Evictions tried before giving up on a slot other workers keep taking. */
 #define RS_FLOW_EVICT_TRIES 16
 
@@ -160,8 +167,12 @@ static bool key_build(const struct rs_pkt *p, struct rs_flow_key *k,
 static int key_match(struct cds_lfht_node *node, const void *key)
 {
 	const struct rs_flow *f = caa_container_of(node, struct rs_flow, node);
+	const struct rs_flow_key *k = key;
+	uint64_t d = 0;
 
-	return memcmp(&f->key, key, sizeof(f->key)) == 0;
+	for (int i = 0; i < 5; i++)
+		d |= f->key.w[i] ^ k->w[i];
+	return d == 0;
 }
 
 /* ---- table ----------------------------------------------------------- */
@@ -191,7 +202,7 @@ int rs_flow_table_new(struct rs_flow_table **out,
 		      const struct rs_flow_config *cfg)
 {
 	struct rs_flow_table *t;
-	unsigned long max_buckets;
+	unsigned long buckets;
 	int err = -ENOMEM;
 
 	if (!out)
@@ -214,12 +225,8 @@ int rs_flow_table_new(struct rs_flow_table **out,
 	t->seed = table_seed();
 	atomic_init(&t->count, 0);
 	atomic_init(&t->ooo_bytes, 0);
-	/* The table never holds more than max_flows: cap the buckets there
-	 * (load factor 1 when full) so a flood cannot grow the index. */
-	max_buckets = pow2_at_least(t->cfg.max_flows);
-	t->ht = cds_lfht_new(RS_FLOW_MIN_BUCKETS, RS_FLOW_MIN_BUCKETS,
-			     max_buckets,
-			     CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	buckets = pow2_at_least(t->cfg.max_flows);
+	t->ht = cds_lfht_new(buckets, buckets, buckets, 0, NULL);
 	if (!t->ht)
 		goto fail_table;
 	*out = t;
@@ -247,13 +254,17 @@ void rs_flow_table_free(struct rs_flow_table *t)
 	 * not have run yet: wait for all of them before the table goes. */
 	rcu_barrier();
 	/* Workers end their flows when freed; anything left means a worker
-	 * was never freed.  No reader can remain, so free directly. */
+	 * was never freed.  No reader can remain, so free directly.  (The
+	 * walk visits every bucket: skip it when the count says empty.) */
+	if (atomic_load(&t->count) == 0)
+		goto destroy;
 	cds_lfht_for_each_entry(t->ht, &iter, f, node) {
 		if (cds_lfht_del(t->ht, &f->node) == 0) {
 			rs_tcp_free_segs(t, f);
 			free(f);
 		}
 	}
+destroy:
 	cds_lfht_destroy(t->ht, NULL);
 	free(t);
 }
@@ -348,6 +359,35 @@ static unsigned lru_class_of(const struct rs_flow *f)
 	}
 }
 
+/* Per-class LRU lists, kept lazily: a packet only stamps touch_ns (no list
+ * surgery, which would touch two neighbouring flows' cache lines per
+ * packet).  Lists are ordered by queued_ns; a head stamped since it was
+ * queued goes back to the tail when found.  When the head is unstamped,
+ * every flow behind it was queued, hence touched, no earlier: the head is
+ * the stalest of its class.  Each requeue pays for a packet: O(1)
+ * amortised. */
+static struct rs_flow *lru_head(struct rs_flow_worker *w, int c)
+{
+	while (!cds_list_empty(&w->lru[c])) {
+		struct rs_flow *f = cds_list_first_entry(&w->lru[c],
+							 struct rs_flow, lru);
+
+		if (f->queued_ns == f->touch_ns)
+			return f;
+		f->queued_ns = f->touch_ns;
+		cds_list_del(&f->lru);
+		cds_list_add_tail(&f->lru, &w->lru[c]);
+	}
+	return NULL;
+}
+
+static void lru_queue(struct rs_flow_worker *w, struct rs_flow *f)
+{
+	f->lru_class = (uint8_t)lru_class_of(f);
+	f->queued_ns = f->touch_ns;
+	cds_list_add_tail(&f->lru, &w->lru[f->lru_class]);
+}
+
 /* End f: flush its streams, report it, unlink it; the memory goes after a
  * grace period.  `why` is the mechanism (counted); flows that saw FIN or
  * RST report that instead. */
@@ -392,9 +432,9 @@ static bool evict_one(struct rs_flow_worker *w)
 	uint64_t best_dl = UINT64_MAX, dl;
 
 	for (int c = 0; c < RS_LRU__COUNT; c++) {
-		if (cds_list_empty(&w->lru[c]))
+		f = lru_head(w, c);
+		if (!f)
 			continue;
-		f = cds_list_first_entry(&w->lru[c], struct rs_flow, lru);
 		dl = sat_add(f->touch_ns, w->t->timeout[c]);
 		if (!best || dl < best_dl) {
 			best = f;
@@ -497,8 +537,8 @@ static struct rs_flow *flow_create(struct rs_flow_worker *w,
 		*err = 0;
 		return NULL;
 	}
-	f->lru_class = (uint8_t)lru_class_of(f);
-	cds_list_add_tail(&f->lru, &w->lru[f->lru_class]);
+	f->touch_ns = w->now_ns;
+	lru_queue(w, f);
 	w->st.flows_created++;
 	w->st.flows_active++;
 	return f;
@@ -562,11 +602,12 @@ int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p)
 		rs_tcp_packet(w, f, p, dir);
 	else if (dir == 1 && f->state == RS_ST_NEW)
 		rs_flow_set_state(f, RS_ST_EST);
-	/* Touch: to the tail of its (maybe new) class list. */
+	/* Touch; a new timeout class means a new list. */
 	f->touch_ns = w->now_ns;
-	f->lru_class = (uint8_t)lru_class_of(f);
-	cds_list_del(&f->lru);
-	cds_list_add_tail(&f->lru, &w->lru[f->lru_class]);
+	if (lru_class_of(f) != f->lru_class) {
+		cds_list_del(&f->lru);
+		lru_queue(w, f);
+	}
 out:
 	rcu_read_unlock();
 	return err;
@@ -579,14 +620,10 @@ void rs_flow_tick(struct rs_flow_worker *w, uint64_t now_ns)
 	for (int c = 0; c < RS_LRU__COUNT; c++) {
 		uint64_t to = w->t->timeout[c];
 
-		while (!cds_list_empty(&w->lru[c])) {
-			struct rs_flow *f = cds_list_first_entry(&w->lru[c],
-							struct rs_flow, lru);
+		struct rs_flow *f;
 
-			if (w->now_ns - f->touch_ns <= to)
-				break;
+		while ((f = lru_head(w, c)) && w->now_ns - f->touch_ns > to)
 			flow_end(w, f, RS_END_TIMEOUT);
-		}
 	}
 }
 

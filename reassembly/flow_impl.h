@@ -77,17 +77,15 @@ struct rs_stream {
 enum { RS_APP_NONE, RS_APP_OPEN, RS_APP_OFF };
 
 struct rs_flow {
-	/* Read by any worker during lookups; immutable once published. */
+	/* Read by any worker during lookups; immutable once published.
+	 * Exactly one cache line. */
 	struct cds_lfht_node node;
 	struct rs_flow_key key;
 	struct rs_flow_worker *owner;
-	struct rcu_head rcu;
-	/* Owner only from here on. */
-	struct cds_list_head lru;
+	/* Owner only from here on; per-packet fields first. */
 	uint64_t touch_ns;          /* worker clock at the last packet */
-	struct rs_flow_info info;
-	struct rs_stream s[2];      /* [0] client to server */
-	void *app;
+	uint64_t queued_ns;         /* touch_ns when put at its list's tail */
+	struct cds_list_head lru;
 	uint32_t ooo_bytes;         /* buffered, both directions */
 	uint8_t cli_is_lo;          /* client is the key's lower end */
 	uint8_t state;              /* enum rs_flow_state */
@@ -95,6 +93,10 @@ struct rs_flow {
 	uint8_t app_state;          /* RS_APP_* */
 	uint8_t rst : 1;
 	uint8_t fin_any : 1;
+	struct rs_flow_info info;
+	struct rs_stream s[2];      /* [0] client to server */
+	void *app;
+	struct rcu_head rcu;        /* cold: used once, at the end */
 };
 
 struct rs_flow_table {

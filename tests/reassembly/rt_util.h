@@ -276,6 +276,7 @@ static inline int rt_env_new(struct rt_env **out, void (*cfg_fn)(struct rs_flow_
 	if (!e)
 		return -1;
 	rs_flow_config_default(&e->cfg);
+	e->cfg.max_flows = 4096;   /* small index: quick to build and free */
 	if (cfg_fn)
 		cfg_fn(&e->cfg);
 	if (rs_flow_table_new(&e->t, &e->cfg) != 0)
