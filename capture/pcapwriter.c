@@ -22,6 +22,8 @@
  * and heavy traffic is written back to back. */
 #define PW_NAP_NS 1000000L
 #define PW_BUSY_BYTES (256u << 10)
+/* Bytes per pwritev() when a ring holds more. */
+#define PW_CHUNK (1u << 20)
 
 /* ---- the ring: tiny verbs ---------------------------------------------- */
 
@@ -357,6 +359,13 @@ static uint64_t pw_pass(struct rs_pcapw *w)
 				pw_rotate(w);
 			}
 			pw_add(w, r, pos, len);
+			/* Hand space back as we go, so the producer refills
+			 * while we write the next chunk. */
+			if (w->batch_bytes >= PW_CHUNK) {
+				pw_flush(w);
+				atomic_store_explicit(&r->tail, pos + len,
+						      memory_order_release);
+			}
 		}
 		pw_flush(w);
 		atomic_store_explicit(&r->tail, head, memory_order_release);
