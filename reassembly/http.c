@@ -56,6 +56,16 @@ int rs_http_layer_init(struct rs_http_layer *l, rs_http_txn_fn on_txn,
 	return 0;
 }
 
+int rs_http_layer_set_keep_body(struct rs_http_layer *l, size_t max_bytes)
+{
+	struct http_priv *p = l ? l->priv : NULL;
+
+	if (!p || max_bytes > RS_HTTP_BODY_KEEP_MAX)
+		return -EINVAL;
+	p->keep_body = (uint32_t)max_bytes;
+	return 0;
+}
+
 void rs_http_layer_fini(struct rs_http_layer *l)
 {
 	struct http_priv *p = l ? l->priv : NULL;
@@ -66,6 +76,7 @@ void rs_http_layer_fini(struct rs_http_layer *l)
 		struct rs_http_conn *c = p->free;
 
 		p->free = c->next_free;
+		free(c->body);
 		free(c);
 	}
 	free(p);
@@ -90,9 +101,11 @@ struct rs_http_conn *rs_http_conn_new(struct rs_http_layer *l,
 			l->stats.alloc_failures++;
 			return NULL;
 		}
+		c->body = NULL;
+		c->body_cap = 0;
 	}
-	/* The line buffers and the store need no clearing. */
-	memset(c, 0, offsetof(struct rs_http_conn, line_req));
+	/* The body buffer, the line buffers and the store need no clearing. */
+	memset(c, 0, offsetof(struct rs_http_conn, body));
 	c->l = l;
 	c->f = f;
 	if (f && (f->flags & RS_FLOW_MIDSTREAM))
@@ -118,11 +131,18 @@ void rs_http_conn_free(struct rs_http_conn *c)
 	if (!c->http_seen && !c->not_http && c->sniffed)
 		c->l->stats.not_http++;
 	p = c->l->priv;
+	/* A pooled connection keeps a small body buffer, not a big one. */
+	if (c->body_cap > HTTP_BODY_POOL_MAX) {
+		free(c->body);
+		c->body = NULL;
+		c->body_cap = 0;
+	}
 	if (p && p->nfree < HTTP_FREE_MAX) {
 		c->next_free = p->free;
 		p->free = c;
 		p->nfree++;
 	} else {
+		free(c->body);
 		free(c);
 	}
 }
@@ -235,6 +255,10 @@ void http_emit_front(struct rs_http_conn *c)
 	TAKE(version, version_len);
 #undef TAKE
 	t->req_body_len = e->req_body_len;
+	t->req_body = e->body_kept ? c->body + e->body_off : NULL;
+	t->req_body_kept = e->body_kept;
+	t->req_body_complete = p->keep_body && e->body_full && e->body_end &&
+			       e->body_kept == e->req_body_len;
 	t->resp_body_len = e->resp_body_len;
 	t->status = e->status;
 	t->flags = e->flags | c->cflags;
@@ -251,6 +275,11 @@ void http_emit_front(struct rs_http_conn *c)
 		l->on_txn(l->user, c->f, t);
 	c->p_head = (c->p_head + 1) % RS_HTTP_PENDING_MAX;
 	c->p_count--;
+	/* Its body bytes are free now. */
+	if (c->p_count)
+		c->b_base = c->pend[c->p_head].body_off;
+	else
+		c->b_base = c->b_end = 0;
 }
 
 void http_try_emit(struct rs_http_conn *c)
@@ -311,6 +340,8 @@ uint64_t http_commit(struct rs_http_conn *c, uint32_t flags)
 	e->host_len = r->host_len;
 	e->ua_len = r->ua_len;
 	e->version_len = r->version_len;
+	e->body_off = c->b_end;
+	e->body_full = true;
 	store_put(c, r->method, r->method_len);
 	store_put(c, r->uri, r->uri_len);
 	store_put(c, r->host, r->host_len);
@@ -324,6 +355,107 @@ uint64_t http_commit(struct rs_http_conn *c, uint32_t flags)
 		e->resp_done = true;
 	c->req_seq = e->seq;
 	return e->seq;
+}
+
+/* ---- kept request bodies -------------------------------------------
+ * One linear buffer per connection holds the bodies of waiting requests in
+ * request order, body[b_base..b_end); the request whose body dir 0 is
+ * reading owns the end.  Emitting the oldest request frees the front; the
+ * live part is moved back to the start only when the end is reached. */
+
+static struct http_pend *body_owner(struct rs_http_conn *c)
+{
+	struct http_priv *p = c->l->priv;
+
+	if (!p->keep_body)
+		return NULL;
+	return http_pend_seq(c, c->req_seq);
+}
+
+/* Room for n more bytes at b_end.  Returns false when the buffer may not
+ * grow that far (or no memory). */
+static bool body_room(struct rs_http_conn *c, size_t n)
+{
+	struct http_priv *p = c->l->priv;
+	uint64_t limit = 2 * (uint64_t)p->keep_body, cap;
+	uint8_t *nb;
+
+	if ((uint64_t)c->b_end + n <= c->body_cap)
+		return true;
+	if (c->b_base) {
+		uint32_t shift = c->b_base;
+
+		memmove(c->body, c->body + shift, c->b_end - shift);
+		for (unsigned i = 0; i < c->p_count; i++)
+			c->pend[(c->p_head + i) % RS_HTTP_PENDING_MAX].body_off -= shift;
+		c->b_end -= shift;
+		c->b_base = 0;
+		if ((uint64_t)c->b_end + n <= c->body_cap)
+			return true;
+	}
+	if ((uint64_t)c->b_end + n > limit)
+		return false;
+	cap = c->body_cap ? c->body_cap : 4096;
+	while (cap < (uint64_t)c->b_end + n)
+		cap *= 2;
+	if (cap > limit)
+		cap = limit;
+	nb = realloc(c->body, cap);
+	if (!nb) {
+		c->l->stats.alloc_failures++;
+		return false;
+	}
+	c->body = nb;
+	c->body_cap = (uint32_t)cap;
+	return true;
+}
+
+/* n de-chunked body bytes of the request dir 0 is reading. */
+void http_body_keep(struct rs_http_conn *c, const uint8_t *p, size_t n)
+{
+	struct http_pend *e = body_owner(c);
+	struct http_priv *pv = c->l->priv;
+	size_t k = n;
+
+	if (!e || !e->body_full || !n)
+		return;
+	if (e->body_kept + (uint64_t)n > pv->keep_body) {
+		k = pv->keep_body - e->body_kept;
+		e->body_full = false;
+	}
+	/* Only the newest request's region can grow; anything else (evicted
+	 * and re-queued in between) is left as it is. */
+	if (e->body_off + e->body_kept != c->b_end) {
+		e->body_full = false;
+		return;
+	}
+	while (k && !body_room(c, k)) {
+		e->body_full = false;
+		k = c->body_cap > c->b_end ? c->body_cap - c->b_end : 0;
+	}
+	if (!k)
+		return;
+	memcpy(c->body + c->b_end, p, k);
+	c->b_end += (uint32_t)k;
+	e->body_kept += (uint32_t)k;
+}
+
+/* Body bytes of that request were lost (a gap): it cannot be complete. */
+void http_body_lost(struct rs_http_conn *c)
+{
+	struct http_pend *e = body_owner(c);
+
+	if (e)
+		e->body_full = false;
+}
+
+/* That request's body ended where its framing said. */
+void http_body_ended(struct rs_http_conn *c)
+{
+	struct http_pend *e = body_owner(c);
+
+	if (e)
+		e->body_end = true;
 }
 
 /* ---- the layer as an application layer ---------------------------- */

@@ -15,6 +15,7 @@
 #define HTTP_LINE_CAP_RESP 512
 #define HTTP_TAIL 16
 #define HTTP_FREE_MAX 64 /* connections kept for reuse per layer */
+#define HTTP_BODY_POOL_MAX (64u << 10) /* bigger body buffers are not pooled */
 
 enum http_state {
 	ST_LINE,       /* expecting a start line; empty lines are skipped */
@@ -112,6 +113,11 @@ struct http_pend {
 	uint16_t method_len, uri_len, host_len, ua_len, version_len;
 	uint8_t kind;
 	bool req_done, resp_done, resp_seen;
+	/* Kept body (rs_http_layer_set_keep_body): at body[body_off], body_kept
+	 * bytes; body_full while every byte so far was kept; body_end once the
+	 * body ended where its framing said. */
+	uint32_t body_off, body_kept;
+	bool body_full, body_end;
 };
 
 struct rs_http_conn {
@@ -127,10 +133,13 @@ struct rs_http_conn {
 	uint64_t wait_seq;          /* the CONNECT dir 0 waits on */
 	uint64_t st_end;            /* virtual end of the last committed region */
 	unsigned p_head, p_count;
+	uint32_t b_base, b_end;     /* live kept bodies: body[b_base..b_end) */
 	struct http_dir d[2];
 	struct http_pend pend[RS_HTTP_PENDING_MAX];
 	struct http_req cur;
 	/* Not cleared on reuse: */
+	uint8_t *body;              /* kept request bodies, grown on demand */
+	uint32_t body_cap;
 	uint8_t line_req[HTTP_LINE_CAP_REQ];
 	uint8_t line_resp[HTTP_LINE_CAP_RESP];
 	uint8_t store[RS_HTTP_REQ_STORE];
@@ -139,6 +148,7 @@ struct rs_http_conn {
 struct http_priv {
 	struct rs_http_conn *free;
 	unsigned nfree;
+	uint32_t keep_body;         /* max body bytes kept per request, 0 = off */
 	struct rs_http_txn txn;     /* filled for each callback */
 };
 
@@ -149,6 +159,10 @@ uint64_t http_commit(struct rs_http_conn *c, uint32_t flags);
 struct http_pend *http_pend_seq(struct rs_http_conn *c, uint64_t seq);
 void http_try_emit(struct rs_http_conn *c);
 void http_emit_front(struct rs_http_conn *c);
+/* Kept request bodies (only when the layer keeps them). */
+void http_body_keep(struct rs_http_conn *c, const uint8_t *p, size_t n);
+void http_body_lost(struct rs_http_conn *c);
+void http_body_ended(struct rs_http_conn *c);
 
 /* http_msg.c: messages and their pairing (used by http_parse.c) */
 bool http_lost(const struct rs_http_conn *c, int dir);

@@ -220,6 +220,13 @@ void http_request_line(struct rs_http_conn *c, const struct http_lv *lv)
 
 	if (!lv->total)
 		return; /* empty lines before a request are allowed */
+	/* Before anything HTTP, a line that cannot start "token SP" is junk
+	 * whether it came whole or in pieces (partial_checks sees pieces). */
+	if (!c->http_seen && !http_plausible(lv->p, lv->len)) {
+		http_to_state(d, ST_RESYNC);
+		http_resync_line(c, 0, lv);
+		return;
+	}
 	rc = http_parse_request(&c->cur, lv, false);
 	if (rc == 0) {
 		c->http_seen = true;
@@ -339,6 +346,7 @@ static void req_head_end(struct rs_http_conn *c)
 	}
 	switch (body) {
 	case B_NONE:
+		http_body_ended(c);
 		http_req_finish(c);
 		break;
 	case B_LEN:
@@ -538,12 +546,15 @@ void http_header_line(struct rs_http_conn *c, int dir,
 
 /* ---- bodies ------------------------------------------------------------ */
 
+/* dir's message ended where its framing said (possibly over a gap). */
 void http_msg_end(struct rs_http_conn *c, int dir)
 {
-	if (dir)
+	if (dir) {
 		http_resp_finish(c);
-	else
+	} else {
+		http_body_ended(c);
 		http_req_finish(c);
+	}
 }
 
 void http_chunk_size_line(struct rs_http_conn *c, int dir,

@@ -5,13 +5,16 @@
 
 #define F(x) RS_HTTP_F_##x
 
-static size_t body_take(struct rs_http_conn *c, int dir, size_t n)
+static size_t body_take(struct rs_http_conn *c, int dir, const uint8_t *p,
+			size_t n)
 {
 	struct http_dir *d = &c->d[dir];
 	size_t k = d->remaining < n ? (size_t)d->remaining : n;
 
 	d->remaining -= k;
 	http_body_add(c, dir, k);
+	if (dir == 0)
+		http_body_keep(c, p, k);
 	if (!d->remaining) {
 		if (d->st == ST_BODY_LEN)
 			http_msg_end(c, dir);
@@ -191,7 +194,7 @@ void rs_http_conn_data(struct rs_http_conn *c, int dir, const uint8_t *data,
 			return;
 		case ST_BODY_LEN:
 		case ST_CHUNK_DATA:
-			k = body_take(c, dir, len);
+			k = body_take(c, dir, data, len);
 			break;
 		default:
 			k = line_step(c, dir, data, len, ts_ns);
@@ -240,6 +243,8 @@ void rs_http_conn_gap(struct rs_http_conn *c, int dir, uint64_t len)
 	case ST_CHUNK_DATA:
 		/* Known length: skip over the hole and carry on. */
 		http_msg_flag(c, dir, F(GAP));
+		if (dir == 0)
+			http_body_lost(c);
 		if (len < d->remaining) {
 			d->remaining -= len;
 			return;

@@ -233,6 +233,15 @@ struct rs_http_txn {
 	 * for replay; NULL otherwise.  Valid only during the callback. */
 	const uint8_t *req_head;
 	size_t req_head_len;
+	/* Additions (append only).  The request body, de-chunked, when the
+	 * layer keeps bodies (rs_http_layer_set_keep_body): its first
+	 * req_body_kept bytes (NULL when none were kept).  req_body_complete:
+	 * the whole body (maybe empty) was seen, ended where its framing said
+	 * (no gap, no cut, not too long) and is all in req_body.  Always NULL,
+	 * 0, false when keeping is off.  Valid only during the callback. */
+	const uint8_t *req_body;
+	size_t req_body_kept;
+	bool req_body_complete;
 };
 
 /* Called when a transaction is complete (response ended, or flow ended),
@@ -280,6 +289,16 @@ struct rs_http_layer {
 int rs_http_layer_init(struct rs_http_layer *l, rs_http_txn_fn on_txn,
 		       void *user);
 void rs_http_layer_fini(struct rs_http_layer *l);
+/* Keep request bodies (de-chunked) for transactions, up to max_bytes per
+ * request; 0 turns keeping off (the default).  Bodies are copied into a
+ * per-connection buffer that grows on demand up to 2 * max_bytes (so that
+ * pipelined requests' bodies fit together) and is kept with the connection
+ * in the layer's pool.  A body longer than what fits keeps its first bytes
+ * and is not complete.  Call on the layer's thread, before connections
+ * exist.  Returns 0, or -EINVAL (l not initialised, or max_bytes over
+ * RS_HTTP_BODY_KEEP_MAX). */
+#define RS_HTTP_BODY_KEEP_MAX (256u << 20)
+int rs_http_layer_set_keep_body(struct rs_http_layer *l, size_t max_bytes);
 extern const struct rs_app_ops rs_http_app_ops;
 
 /* The parser alone, for tests and fuzzing: feed a connection's two streams
@@ -296,7 +315,8 @@ struct rs_http_conn *rs_http_conn_new(struct rs_http_layer *l,
 /* In-order bytes of direction dir (0 client to server, 1 back), in capture
  * order across both.  Reads exactly data[0..len); keeps no pointer into it;
  * copies only a line that spans segments (bounded) and, for replay, the
- * request head (into the connection's store).  Other dir values, NULL c or
+ * request head (into the connection's store) and, when the layer keeps
+ * bodies, request body bytes (into the connection's body buffer).  Other dir values, NULL c or
  * data are ignored. */
 void rs_http_conn_data(struct rs_http_conn *c, int dir, const uint8_t *data,
 		       size_t len, uint64_t ts_ns);
