@@ -368,8 +368,9 @@ int rs_pcapw_close(struct rs_pcapw *w, struct rs_pcapw_stats *final,
  *     not an error.  A finished file that ends inside a record is damaged.
  *   - A name written again after its writer closed it (tcpdump -W wrapping
  *     around and truncating x.pcap0) is a new file, read from its start,
- *     queued after the files before it.  Files are opened as soon as they
- *     appear, so one deleted later is still read to its end.
+ *     queued after the files before it.  Files are opened when the reader
+ *     hears of them (each time it needs more bytes or waits, so at least
+ *     once per 1 MiB read), so one deleted later is still read to its end.
  *   - Files already in the directory at open are read first, oldest
  *     modification time first (unless RS_WATCH_NEW_ONLY).
  * Files are read with pread() into a buffer, never mapped: tcpdump's

@@ -245,6 +245,27 @@ static int at_end(struct rs_watch *w, struct watch_entry *e, bool final)
 	return STEP_AGAIN;
 }
 
+/* The next frame among the bytes already read: STEP_FRAME, 0 when more
+ * bytes are needed, or the damage error. */
+static int from_window(struct rs_watch *w, struct rs_frame *fr)
+{
+	int rc = rs_file_next(w->f, fr);
+
+	if (rc == 1) {
+		fr->offset += w->woff;
+		w->st.packets++;
+		w->st.bytes += fr->caplen;
+		return STEP_FRAME;
+	}
+	if (rc < 0 && !w->f->err_eof)
+		return parse_damage(w);
+	/* Cut short by the end of the data: wait for the rest. */
+	w->f->err = 0;
+	w->f->err_eof = false;
+	w->f->errbuf[0] = '\0';
+	return 0;
+}
+
 /* Work on the head file: a frame, STEP_AGAIN after progress, STEP_WAIT when
  * only more data or events can help, or a negative errno. */
 static int step(struct rs_watch *w, struct rs_frame *fr)
@@ -278,19 +299,9 @@ static int step(struct rs_watch *w, struct rs_frame *fr)
 		w->counted = true;
 	}
 	if (w->f) {
-		rc = rs_file_next(w->f, fr);
-		if (rc == 1) {
-			fr->offset += w->woff;
-			w->st.packets++;
-			w->st.bytes += fr->caplen;
-			return STEP_FRAME;
-		}
-		if (rc < 0 && !w->f->err_eof)
-			return parse_damage(w);
-		/* Cut short by the end of the data: wait for the rest. */
-		w->f->err = 0;
-		w->f->err_eof = false;
-		w->f->errbuf[0] = '\0';
+		rc = from_window(w, fr);
+		if (rc)
+			return rc;
 	} else if (w->wlen) {
 		rc = try_header(w);
 		if (rc)
@@ -348,6 +359,13 @@ int rs_watch_next(struct rs_watch *w, struct rs_frame *fr, int timeout_ms)
 
 	if (w->fatal)
 		return w->fatal;
+	/* Frames already in the window need no syscall: their bytes were
+	 * checked against the events when they were read (see fill()). */
+	if (w->f && w->head && !w->head->skip) {
+		rc = from_window(w, fr);
+		if (rc)
+			return rc == STEP_FRAME ? 1 : rc;
+	}
 	for (;;) {
 		rc = watch_drain(w);
 		if (rc < 0)
