@@ -5,9 +5,10 @@
  * workers already have natural quiescent points between ring blocks, where
  * they hold no flow pointers.  The price is that an online worker must call
  * rs_flow_quiescent() regularly and go offline around blocking waits, which
- * the capture loop does anyway.  memb would cost two barriers-free counter
- * updates per packet and forgive a forgotten quiescent call; we prefer the
- * zero-cost read side for a per-packet lookup.
+ * the capture loop does anyway.  memb would cost a thread-local counter
+ * update and compiler barriers per read-side section and would forgive a
+ * forgotten quiescent call; for a lookup on every packet we take the free
+ * read side, and the build links liburcu-qsbr.
  *
  * Ownership: the worker that inserts a flow owns it.  Only the owner touches
  * the flow's mutable part (info, streams, LRU links) and only the owner

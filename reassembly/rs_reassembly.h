@@ -46,8 +46,10 @@ enum {
 	RS_FLOW_OVERLAP_DIFF = 1u << 5,/* retransmission with different bytes */
 };
 
-/* What a flow looks like to outputs and app layers.  Read-only for them.
- * Direction 0 is client to server (initiator to responder), 1 the reverse. */
+/* What a flow looks like to outputs and app layers.  Read-only for them,
+ * and valid only during the callback that hands it over (it lives in the
+ * flow, which is freed after it ends).  Direction 0 is client to server
+ * (initiator to responder), 1 the reverse. */
 struct rs_flow_info {
 	uint8_t proto;              /* IPPROTO_* */
 	uint8_t addr_len;           /* 4 or 16 */
