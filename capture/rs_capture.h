@@ -345,17 +345,17 @@ int rs_pcapw_close(struct rs_pcapw *w, struct rs_pcapw_stats *final,
 /* ---- Following rotating capture files in a directory (--watch) -------
  *
  * Reads every capture file written into a directory, in creation order,
- * each while it grows, as `tcpdump -C N [-W M] -w DIR/x.pcap` (or dumpcap's
- * ring buffer) writes them, using inotify.  Single-threaded: one thread
- * calls everything on one rs_watch.
+ * each while it grows, as `tcpdump -C N [-W M] -w DIR/x.pcap` writes them,
+ * using inotify.  Single-threaded: one thread calls everything on one
+ * rs_watch.
  *
  *   rs_watch_open(&w, dir, pattern, flags, err, len);
  *   while (!stop) {
  *       rc = rs_watch_next(w, &fr, 100);
  *       if (rc == 1) -> use fr (valid until the next rs_watch_* call)
  *       if (rc == 0) -> nothing new within the timeout: check stop, tick
- *       if (rc == -EINVAL) -> a damaged file was skipped: print
- *                             rs_watch_error(w) and go on
+ *       if (rc == -EINVAL) -> a damaged or unreadable file was skipped:
+ *                             print rs_watch_error(w) and go on
  *       else if (rc < 0) -> fatal (directory gone, inotify failure, ENOMEM)
  *   }
  *   rs_watch_close(w);
@@ -407,14 +407,15 @@ int rs_watch_open(struct rs_watch **out, const char *dir, const char *pattern,
  * Returns 1 and fills *fr (fr->data valid until the next call on w;
  * fr->offset is the record's offset in its file), 0 when none arrived in
  * time (or a signal interrupted the wait), -EINVAL when a file turned out
- * damaged (rs_watch_error() names it, the offset and why; it is skipped and
- * the next call goes on with the next file), or another negative errno
- * that is fatal and sticky: -ENOENT when the directory itself was deleted
- * or moved (after every queued file was read), -ENOMEM, or inotify's
- * errno. */
+ * damaged or unreadable (rs_watch_error() names it, the offset and why; it
+ * is skipped and the next call goes on with the next file), or another
+ * negative errno that is fatal and sticky: -ENOENT when the directory
+ * itself was deleted (after every file still open was read), -ENOMEM, or
+ * inotify's errno. */
 int rs_watch_next(struct rs_watch *w, struct rs_frame *fr, int timeout_ms);
 
-/* The last error message, "" before any. */
+/* The last error message, "" before any; also says where a file was cut
+ * short by the reuse of its name (stats.overwritten). */
 const char *rs_watch_error(const struct rs_watch *w);
 /* Name (inside dir) of the file being read, or NULL between files. */
 const char *rs_watch_current(const struct rs_watch *w);
