@@ -551,32 +551,52 @@ static int poll_error(struct rs_ring *r)
 	return ring_fail(r, -e, "'%s': %s", r->ifname, strerror(e));
 }
 
+/* Wait for the current block: 1 when it is ready (or the socket reports an
+ * error, left in *revents for the caller), 0 on timeout or EINTR, or the
+ * ring's sticky error. */
+static int wait_block(struct rs_ring *r, int timeout_ms, short *revents)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN | POLLERR };
+
+	*revents = 0;
+	if (r->dead)
+		return r->dead;
+	if (user_may_pull(ring_block(r, r->cur)))
+		return 1;
+	int rc = poll(&pfd, 1, timeout_ms);
+	if (rc < 0)
+		return errno == EINTR ? 0 :
+		       ring_fail(r, -errno, "poll: %s", strerror(errno));
+	if (rc == 0)
+		return 0;
+	if (pfd.revents & POLLNVAL)
+		return ring_fail(r, -EBADF, "poll: ring socket closed");
+	*revents = pfd.revents;
+	return 1;
+}
+
+int rs_ring_wait(struct rs_ring *r, int timeout_ms)
+{
+	short revents;
+	return wait_block(r, timeout_ms, &revents);
+}
+
 int rs_ring_poll(struct rs_ring *r, int timeout_ms, rs_frame_fn fn,
 		 void *user)
 {
-	struct pollfd pfd = { .fd = r->fd, .events = POLLIN | POLLERR };
+	short revents;
 	uint64_t n;
+	int rc = wait_block(r, timeout_ms, &revents);
 
-	if (r->dead)
-		return r->dead;
-	if (!user_may_pull(ring_block(r, r->cur))) {
-		int rc = poll(&pfd, 1, timeout_ms);
-
-		if (rc < 0)
-			return errno == EINTR ? 0 :
-			       ring_fail(r, -errno, "poll: %s", strerror(errno));
-		if (rc == 0)
-			return 0;
-		if (pfd.revents & POLLNVAL)
-			return ring_fail(r, -EBADF, "poll: ring socket closed");
-	}
+	if (rc <= 0)
+		return rc;
 	n = walk_ready(r, fn, user);
 	if (n) {
 		__atomic_store_n(&r->frames, r->frames + n, __ATOMIC_RELEASE);
 		return (int)n;
 	}
 	/* Frames first: an error only once nothing is left to hand out. */
-	if (pfd.revents & (POLLERR | POLLHUP))
+	if (revents & (POLLERR | POLLHUP))
 		return poll_error(r);
 	return 0;
 }

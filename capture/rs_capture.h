@@ -212,6 +212,11 @@ typedef void (*rs_frame_fn)(void *user, const struct rs_frame *fr);
  * returns it too). */
 int rs_ring_poll(struct rs_ring *r, int timeout_ms, rs_frame_fn fn,
 		 void *user);
+/* Only the wait of rs_ring_poll: returns 1 when a block is ready (or the
+ * socket has an error for the next rs_ring_poll to report), 0 on timeout or
+ * EINTR, or a negative errno.  For callers that must do something around
+ * the blocking part, e.g. leave an RCU read-side state while asleep. */
+int rs_ring_wait(struct rs_ring *r, int timeout_ms);
 
 /* Read the kernel's counters (which reset on read) into the ring's 64-bit
  * totals and copy the totals to *out.  Only this reads PACKET_STATISTICS.

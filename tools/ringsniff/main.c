@@ -80,11 +80,15 @@ int main(int argc, char **argv)
 	setup_signals();
 	app.live = app.opts.iface != NULL;
 	unsigned n = app.opts.threads;
+	if (app.opts.watch_dir && n > 1) {
+		fprintf(stderr, "ringsniff: --watch reads with one worker; -T %u ignored\n", n);
+		n = 1;
+	}
 	if (n == 0) {
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		n = app.live && ncpu > 0 ? (unsigned)ncpu : 1;
 	}
-	if (!app.live && n > 1) {
+	if (app.opts.read_path && n > 1) {
 		/* Each worker maps the file; stdin can be read only once, and -c
 		 * means "the first N packets", which only one reader can keep. */
 		if (strcmp(app.opts.read_path, "-") == 0 || app.opts.count) {
@@ -125,7 +129,11 @@ int main(int argc, char **argv)
 		goto out_workers;
 	}
 
-	status = app.live ? rs_run_live(&app) : rs_run_file(&app);
+	status = app.live ? rs_run_live(&app)
+		 : app.opts.watch_dir ? rs_run_watch(&app) : rs_run_file(&app);
+	/* Workers are done: what they queued for -w goes to disk now. */
+	if (rs_pcap_out_close(&app) < 0 && status == RS_EXIT_OK)
+		status = RS_EXIT_RUNTIME;
 
 	rs_totals_collect(&app, &tot);
 	if (!app.opts.quiet && app.started)
@@ -137,6 +145,7 @@ int main(int argc, char **argv)
 		app.summary_fp = NULL;   /* rs_report_json closed it */
 	}
 out_workers:
+	rs_watch_close(app.watch);
 	rs_workers_fini(&app);          /* closes the rings ... */
 	rs_live_filters_fini(&app);     /* ... before their programs */
 	if (app.table)

@@ -64,6 +64,7 @@ void rs_usage(FILE *fp)
 "Sources (one of):\n"
 "  -i, --interface IF        live capture on IF (TPACKET_V3 ring per worker)\n"
 "  -r, --read FILE           read a pcap or pcapng file ('-' = stdin)\n"
+"      --watch DIR           follow capture files rotating in DIR (tcpdump -C/-W)\n"
 "\n"
 "Live capture:\n"
 "  -T, --threads N           workers (default: online CPUs; 1 for files)\n"
@@ -87,6 +88,8 @@ void rs_usage(FILE *fp)
 "      --summary-json PATH   every counter as one JSON object at exit\n"
 "      --http-log PATH       one JSON line per HTTP transaction ('-' = stdout)\n"
 "      --flow-log PATH       one JSON line per ended flow ('-' = stdout)\n"
+"  -w PATH                   write the packets (after the filter) as pcap\n"
+"  -C MB, -W N               rotate -w files like tcpdump (MB = 1,000,000 bytes)\n"
 "\n"
 "Limits:\n"
 "  -c, --count N             stop after N packets\n"
@@ -237,10 +240,8 @@ int rs_parse_opts(struct rs_opts *o, int argc, char **argv)
 		case OPT_FLOW_LOG: o->flow_log = optarg; break;
 		case OPT_REPLAY: o->replay = optarg; break;
 		case 'w': o->write_path = optarg; break;
-		case 'C': case 'W':
-			fprintf(stderr, "ringsniff: -%c (file rotation) is not implemented yet\n", c);
-			rc = -EINVAL;
-			break;
+		case 'C': rc = parse_u64("-C", optarg, 1, 1u << 20, &o->rotate_mb); break;
+		case 'W': rc = parse_uint("-W", optarg, 1, 1u << 20, &o->rotate_files); break;
 		case 'c': rc = parse_u64("--count", optarg, 1, UINT64_MAX, &o->count); break;
 		case OPT_DURATION: rc = parse_secs("--duration", optarg, 0.001, &o->duration); break;
 		case OPT_MAX_FLOWS:
@@ -305,19 +306,18 @@ int rs_parse_opts(struct rs_opts *o, int argc, char **argv)
 		fprintf(stderr, "ringsniff: --fanout needs -i\n");
 		return -EINVAL;
 	}
-	if (o->watch_dir) {
-		fprintf(stderr, "ringsniff: --watch is not implemented yet\n");
-		return -EINVAL;
-	}
 	if (o->replay) {
 		fprintf(stderr, "ringsniff: --replay is not implemented yet\n");
 		return -EINVAL;
 	}
-	if (o->write_path) {
-		fprintf(stderr, "ringsniff: -w is not implemented yet\n");
+	if ((o->rotate_mb || o->rotate_files) && !o->write_path) {
+		fprintf(stderr, "ringsniff: -C and -W go with -w\n");
 		return -EINVAL;
 	}
-	if (o->http_log && o->flow_log && strcmp(o->http_log, "-") == 0 &&
+	if (o->rotate_files && !o->rotate_mb) {
+		fprintf(stderr, "ringsniff: -W needs -C (as in tcpdump)\n");
+		return -EINVAL;
+	}	if (o->http_log && o->flow_log && strcmp(o->http_log, "-") == 0 &&
 	    strcmp(o->flow_log, "-") == 0) {
 		fprintf(stderr, "ringsniff: --http-log and --flow-log cannot both be stdout\n");
 		return -EINVAL;

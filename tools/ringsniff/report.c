@@ -58,6 +58,12 @@ void rs_totals_collect(struct rs_app *app, struct rs_totals *t)
 			}
 		}
 	}
+	if (app->pcapw)
+		rs_pcapw_stats(app->pcapw, &t->pcapw);
+	else
+		t->pcapw = app->pcapw_final;
+	if (app->watch)
+		rs_watch_stats(app->watch, &t->watch);
 	if (app->ebpf && rs_ebpf_filter_counters(app->ebpf, &t->ebpf) == 0)
 		t->have_ebpf = true;
 	if (app->live) {
@@ -144,6 +150,16 @@ void rs_report_final(struct rs_app *app, const struct rs_totals *t, FILE *fp)
 		"  responses %" PRIu64 "\n",
 		t->f.flows_created, t->f.flows_evicted, t->f.flows_timeout,
 		t->f.tcp_gaps, t->h.requests, t->h.responses);
+	if (app->opts.write_path)
+		fprintf(fp, "  -w: %" PRIu64 " packets in %" PRIu64 " file%s, %"
+			PRIu64 " dropped (queue full), %" PRIu64 " write errors\n",
+			t->pcapw.packets, t->pcapw.files, t->pcapw.files == 1 ? "" : "s",
+			t->pcapw.dropped, t->pcapw.write_errors);
+	if (app->opts.watch_dir)
+		fprintf(fp, "  --watch: %" PRIu64 " files (%" PRIu64 " damaged, %" PRIu64
+			" lost, %" PRIu64 " overwritten before read)\n",
+			t->watch.files, t->watch.bad_files, t->watch.lost_files,
+			t->watch.overwritten);
 	if (t->have_ebpf)
 		fprintf(fp, "  ebpf filter (kernel): passed %" PRIu64 " packets, "
 			"dropped %" PRIu64 " (tcp %" PRIu64 ", udp %" PRIu64
@@ -223,6 +239,22 @@ int rs_report_json(struct rs_app *app, const struct rs_totals *t, FILE *fp)
 	J("http_not_http", t->h.not_http);
 	J("http_log_lines", app->http_sink.lines);
 	J("flow_log_lines", app->flow_sink.lines);
+	if (app->opts.write_path) {
+		J("pcap_packets", t->pcapw.packets);
+		J("pcap_bytes", t->pcapw.bytes);
+		J("pcap_files", t->pcapw.files);
+		J("pcap_dropped", t->pcapw.dropped);
+		J("pcap_lost", t->pcapw.lost);
+		J("pcap_write_errors", t->pcapw.write_errors);
+	}
+	if (app->opts.watch_dir) {
+		J("watch_files", t->watch.files);
+		J("watch_files_done", t->watch.files_done);
+		J("watch_bad_files", t->watch.bad_files);
+		J("watch_lost_files", t->watch.lost_files);
+		J("watch_overwritten", t->watch.overwritten);
+		J("watch_overflows", t->watch.overflows);
+	}
 	if (t->have_ebpf) {
 		static const char *const pn[RS_EBPF_PROTOS] = {"tcp", "udp", "icmp", "other"};
 		char k[64];

@@ -38,6 +38,8 @@ struct rs_opts {
 	const char *flow_log;
 	const char *replay;
 	const char *write_path;
+	uint64_t rotate_mb;           /* -C */
+	unsigned rotate_files;        /* -W */
 	const char *user;             /* --user: run as this user after set-up */
 	uint64_t count;               /* -c: stop after N packets */
 	double duration;              /* --duration seconds */
@@ -100,6 +102,8 @@ struct rs_totals {
 	uint64_t iface_drops;
 	bool have_ebpf;
 	struct rs_ebpf_counters ebpf;       /* kernel-side, --ebpf-filter */
+	struct rs_pcapw_stats pcapw;
+	struct rs_watch_stats watch;
 };
 
 struct rs_app {
@@ -118,6 +122,9 @@ struct rs_app {
 	struct rs_ebpf_filter *ebpf;        /* --ebpf-filter in the kernel */
 	struct rs_ebpf_spec ebpf_spec;      /* what ebpf holds now */
 	struct rs_ebpf_fanout *fanout;      /* --fanout ebpf */
+	struct rs_pcapw *pcapw;             /* -w */
+	struct rs_pcapw_stats pcapw_final;  /* after close */
+	struct rs_watch *watch;             /* --watch */
 };
 
 /* Set by signals, -c, --duration or a failing worker; read by every loop. */
@@ -163,6 +170,10 @@ void rs_worker_stop_flows(struct rs_worker *w, uint64_t now_ns);
 void rs_worker_frame(struct rs_worker *w, const struct rs_frame *fr);
 int rs_run_file(struct rs_app *app);
 int rs_run_live(struct rs_app *app);
+int rs_run_watch(struct rs_app *app);
+/* -w: open before capture (linktype of the source), close after. */
+int rs_pcap_out_open(struct rs_app *app, int linktype);
+int rs_pcap_out_close(struct rs_app *app);
 
 /* report.c */
 void rs_totals_collect(struct rs_app *app, struct rs_totals *t);

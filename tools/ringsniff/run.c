@@ -140,6 +140,8 @@ int rs_run_file(struct rs_app *app)
 	int lt = rs_file_linktype(app->workers[0].file);
 	if (check_filter(&app->opts, lt >= 0 ? lt : RS_LINKTYPE_ETHERNET) < 0)
 		return RS_EXIT_USAGE;
+	if (rs_pcap_out_open(app, lt >= 0 ? lt : RS_LINKTYPE_ETHERNET) < 0)
+		return RS_EXIT_USAGE;
 	if (rs_drop_privileges(app) < 0)
 		return RS_EXIT_RUNTIME;
 	app->started = true;
@@ -188,6 +190,104 @@ int rs_run_file(struct rs_app *app)
 	return status;
 }
 
+/* --watch: one worker follows the directory's files as they are written,
+ * on packet time like files, until a signal, -c or --duration. */
+int rs_run_watch(struct rs_app *app)
+{
+	char err[RS_CAPTURE_ERRLEN];
+	struct rs_worker *w = &app->workers[0];
+	struct reporter rep;
+	struct rs_frame fr;
+	uint64_t next_tick = 0, n = 0;
+	int rc, status = RS_EXIT_OK;
+
+	if (check_filter(&app->opts, RS_LINKTYPE_ETHERNET) < 0)
+		return RS_EXIT_USAGE;
+	rc = rs_watch_open(&app->watch, app->opts.watch_dir, NULL, 0, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "ringsniff: --watch %s\n", err);
+		return RS_EXIT_USAGE;
+	}
+	if (rs_drop_privileges(app) < 0)
+		return RS_EXIT_RUNTIME;
+	rc = rs_worker_start_flows(w);
+	if (rc < 0) {
+		fprintf(stderr, "ringsniff: flow table: %s\n", strerror(-rc));
+		return RS_EXIT_RUNTIME;
+	}
+	app->started = true;
+	if (!app->opts.quiet)
+		fprintf(stderr, "ringsniff: watching %s\n", app->opts.watch_dir);
+	reporter_init(&rep, app);
+	while (!atomic_load_explicit(&rs_stop, memory_order_relaxed)) {
+		rc = rs_watch_next(app->watch, &fr, 100);
+		if (rc == 1) {
+			/* The files' link type is known at their first frame. */
+			if (app->opts.write_path && !app->pcapw &&
+			    rs_pcap_out_open(app, fr.linktype) < 0) {
+				status = RS_EXIT_RUNTIME;
+				break;
+			}
+			rs_worker_frame(w, &fr);
+			if (fr.ts_ns >= next_tick) {
+				rs_flow_tick(w->fw, fr.ts_ns);
+				next_tick = fr.ts_ns + TICK_NS;
+			}
+			if ((++n & 1023) != 0)
+				continue;
+		} else if (rc == -EINVAL) {
+			/* A damaged file is skipped; the next one is read. */
+			fprintf(stderr, "ringsniff: %s\n", rs_watch_error(app->watch));
+		} else if (rc < 0) {
+			fprintf(stderr, "ringsniff: --watch %s: %s\n", app->opts.watch_dir,
+				rs_watch_error(app->watch)[0] ? rs_watch_error(app->watch)
+							      : strerror(-rc));
+			status = RS_EXIT_RUNTIME;
+			break;
+		} else {
+			/* Idle: lines reach the logs while we wait. */
+			rs_outbuf_flush(&w->http_out);
+			rs_outbuf_flush(&w->flow_out);
+		}
+		rs_flow_quiescent(w->fw);
+		reporter_poll(&rep, app);
+	}
+	rs_worker_stop_flows(w, w->last_ts_ns);
+	return status;
+}
+
+int rs_pcap_out_open(struct rs_app *app, int linktype)
+{
+	const struct rs_opts *o = &app->opts;
+	char err[RS_CAPTURE_ERRLEN];
+	if (!o->write_path)
+		return 0;
+	struct rs_pcapw_config cfg = {
+		.path = o->write_path,
+		.rotate_bytes = o->rotate_mb * 1000000u,
+		.max_files = o->rotate_files,
+		.linktype = linktype,
+		.snaplen = o->snaplen,
+	};
+	int rc = rs_pcapw_open(&app->pcapw, &cfg, app->nworkers, err, sizeof err);
+	if (rc < 0)
+		fprintf(stderr, "ringsniff: -w %s\n", err);
+	return rc;
+}
+
+/* After the workers are joined: the rest of the queue goes to disk. */
+int rs_pcap_out_close(struct rs_app *app)
+{
+	char err[RS_CAPTURE_ERRLEN] = "";
+	if (!app->pcapw)
+		return 0;
+	int rc = rs_pcapw_close(app->pcapw, &app->pcapw_final, err, sizeof err);
+	app->pcapw = NULL;
+	if (rc < 0)
+		fprintf(stderr, "ringsniff: -w: %s\n", err[0] ? err : strerror(-rc));
+	return rc;
+}
+
 /* ---- live ------------------------------------------------------------ */
 
 static void frame_cb(void *user, const struct rs_frame *fr)
@@ -222,7 +322,16 @@ static void *live_worker(void *arg)
 		return NULL;
 	}
 	while (!atomic_load_explicit(&rs_stop, memory_order_relaxed)) {
-		rc = rs_ring_poll(w->ring, 100, frame_cb, w);
+		/* Asleep in poll() the worker holds no flow: say so to RCU, or
+		 * an idle ring would hold back every deferred free. */
+		rc = rs_ring_wait(w->ring, 0);
+		if (rc == 0) {
+			rs_flow_offline(w->fw);
+			rc = rs_ring_wait(w->ring, 100);
+			rs_flow_online(w->fw);
+		}
+		if (rc > 0)
+			rc = rs_ring_poll(w->ring, 0, frame_cb, w);
 		if (rc < 0) {
 			w->error = rc;
 			snprintf(w->errmsg, sizeof w->errmsg,
@@ -307,6 +416,10 @@ int rs_run_live(struct rs_app *app)
 	status = rs_live_filters_setup(app);
 	if (status != RS_EXIT_OK)
 		goto out;
+	if (rs_pcap_out_open(app, rs_ring_linktype(app->workers[0].ring)) < 0) {
+		status = RS_EXIT_USAGE;
+		goto out;
+	}
 	if (rs_drop_privileges(app) < 0) {
 		status = RS_EXIT_RUNTIME;
 		goto out;

@@ -69,6 +69,9 @@ void rs_worker_frame(struct rs_worker *w, const struct rs_frame *fr)
 			atomic_store(&rs_stop, 1);
 	}
 
+	if (app->pcapw)
+		rs_pcapw_write(app->pcapw, w->id, fr);   /* full ring: counted */
+
 	struct rs_pkt p;
 	enum rs_decode_err e;
 	if (fr->vlan_valid || fr->pkttype) {
