@@ -227,54 +227,77 @@ def decode_seed(lt, frame, wire=None, vlan=None, outgoing=False):
 
 # ---- TCP segment scripts (fuzz_stream.c format) -----------------------------
 
+S, A, F, R, P = 0x01, 0x02, 0x04, 0x08, 0x10   # fuzz_stream.c flag bits
 
-def stream_seg(dir_, delta, flags, payload):
-    """One segment: dir/flags byte, seq delta (int16 BE), length (u16 BE)."""
-    return struct.pack("!BhH", (dir_ & 1) | (flags << 1), delta,
-                       len(payload)) + payload
+
+def stream_seg(dir_, delta, flags, payload=b"", conn=0, extra=0,
+               pattern_len=None):
+    """One segment: dir/flags/conn byte, extra byte (snaplen cut, fragment,
+    acks, clock jump), seq delta from the highest sent (int16 BE), length
+    (u16 BE), payload (none in pattern mode: give pattern_len)."""
+    n = len(payload) if pattern_len is None else pattern_len
+    return struct.pack("!BBhH", (dir_ & 1) | (flags << 1) | (conn << 6),
+                       extra, delta, n) + payload
 
 
 def stream_scripts():
-    S, A, F, R, P = 0x01, 0x02, 0x04, 0x08, 0x10   # fuzz_stream.c flag bits
     req, resp = REQ, RESP
     pipelined = REQ + b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n"
     chunked = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                b"5\r\nhello\r\n0\r\n\r\n")
     post = (b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd")
+    hs = (stream_seg(0, 0, S) + stream_seg(1, 0, S | A) + stream_seg(0, 0, A))
     out = {}
-    hs = (stream_seg(0, 0, S, b"") + stream_seg(1, 0, S | A, b"")
-          + stream_seg(0, 1, A, b""))
-    out["stream_http.bin"] = (hs + stream_seg(0, 0, A | P, req)
-                              + stream_seg(1, 1, A | P, resp)
-                              + stream_seg(0, len(req), F | A, b"")
-                              + stream_seg(1, len(resp), F | A, b""))
-    # Out of order, a retransmission with other bytes, then a hole.
-    out["stream_ooo.bin"] = (hs + stream_seg(0, 20, A, req[20:])
-                             + stream_seg(0, 0, A, req[:20])
-                             + stream_seg(0, 0, A, b"XXXX")
-                             + stream_seg(1, 1, A, resp[:30])
-                             + stream_seg(1, 40, A, resp[40:])
-                             + stream_seg(1, 100, R, b""))
-    out["stream_midstream.bin"] = (stream_seg(0, 0, A | P, pipelined)
-                                   + stream_seg(1, 0, A | P, chunked)
-                                   + stream_seg(1, len(chunked), A, resp))
-    out["stream_post.bin"] = (hs + stream_seg(0, 0, A, post[:10])
-                              + stream_seg(0, 10, A, post[10:])
-                              + stream_seg(1, 1, A, resp))
+    out["stream_http.bin"] = b"\x00" + (
+        hs + stream_seg(0, 0, A | P, req) + stream_seg(1, 0, A | P, resp)
+        + stream_seg(0, 0, F | A) + stream_seg(1, 0, F | A)
+        + stream_seg(0, 0, A))
+    # Out of order, a retransmission with other bytes, a hole the ACK gives
+    # up on, then RST; client ISN about to wrap.
+    out["stream_ooo.bin"] = b"\x01" + (
+        hs + stream_seg(0, 20, A, req[20:])
+        + stream_seg(0, -len(req), A, req[:20])
+        + stream_seg(0, -len(req), A, b"XXXX")
+        + stream_seg(1, 0, A, resp[:30])
+        + stream_seg(1, 10, A, resp[40:])
+        + stream_seg(0, 0, A, extra=0x04)
+        + stream_seg(1, 100, R))
+    out["stream_midstream.bin"] = b"\x00" + (
+        stream_seg(0, 0, A | P, pipelined) + stream_seg(1, 0, A | P, chunked)
+        + stream_seg(1, 0, A, resp, extra=0x01)
+        + stream_seg(0, 0, A, extra=0xE0))
+    out["stream_post_v6.bin"] = b"\x80" + (
+        hs + stream_seg(0, 0, A, post[:10]) + stream_seg(0, 0, A, post[10:])
+        + stream_seg(1, 0, A, resp) + stream_seg(0, 0, A, extra=0x02))
+    # Two connections, max_flows 1, tiny buffers; then a timeout and reuse.
+    out["stream_two_conns.bin"] = b"\x60" + (
+        hs + stream_seg(0, 0, S, conn=1) + stream_seg(0, 0, A, req[:10])
+        + stream_seg(0, 600, A, b"y" * 600, conn=1)
+        + stream_seg(0, 0, A, req[10:], extra=0xF0)
+        + stream_seg(0, 0, S, conn=1))
+    # Pattern mode: payload bytes are the sequence numbers' low bytes.
+    out["stream_pattern.bin"] = b"\x15" + (
+        hs + stream_seg(0, 0, A, pattern_len=100)
+        + stream_seg(0, 50, A, pattern_len=80)
+        + stream_seg(0, -300, A, pattern_len=200)
+        + stream_seg(1, 0, A, pattern_len=1000, extra=0x01)
+        + stream_seg(1, 30, A | F, pattern_len=10)
+        + stream_seg(0, 0, A | F, pattern_len=0))
     return out
 
 # ---- HTTP conversations (fuzz_http.c format) --------------------------------
 
 
-def http_msg(ops):
+def http_msg(ops, midstream=False, keep=0):
     """ops: (kind, bytes) with kind 0/1 data to dir 0/1, 2/3 a gap of
-    len(bytes) in dir 0/1, 4/5 eof of dir 0/1.  Each op is a byte (kind in
-    bits 0-2, bits 3-7 spare) and a 16-bit big-endian length."""
-    b = b""
+    len(bytes) in dir 0/1, 4/5 eof of dir 0/1, 6 a new connection.  After a
+    config byte (bit 0: midstream), each op is a byte (kind in bits 0-2,
+    bits 3-7 how data is cut) and a 16-bit big-endian length."""
+    b = bytes([(1 if midstream else 0) | keep << 1])
     for kind, data in ops:
-        if kind in (2, 3):
+        if kind & 7 in (2, 3):
             b += struct.pack("!BH", kind, len(data))
-        elif kind in (4, 5):
+        elif kind & 7 in (4, 5, 6):
             b += struct.pack("!BH", kind, 0)
         else:
             b += struct.pack("!BH", kind, len(data)) + data
@@ -315,7 +338,17 @@ def http_seeds():
                                           b"\r\n\r\n"), (1, cont[:25]),
                                        (0, b"ok"), (1, cont[25:])]),
         "http_folded.bin": http_msg([(0, folded), (1, RESP)]),
-        "http_midstream.bin": http_msg([(1, RESP), (0, REQ), (1, RESP)]),
+        "http_midstream.bin": http_msg([(1, RESP), (0, REQ), (1, RESP)],
+                                       midstream=True),
+        "http_cut.bin": http_msg([(0 | 5 << 3, REQ + head), (7, RESP),
+                                  (1 | 17 << 3, resp304 * 3)]),
+        "http_bodies.bin": http_msg([(0, b"POST /a HTTP/1.1\r\nContent-Length: 20"
+                                         b"\r\n\r\n" + b"b" * 20 + smuggle),
+                                     (0, b"POST /c HTTP/1.1\r\nTransfer-Encoding:"
+                                         b" chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+                                     (1, RESP * 3)], keep=1),
+        "http_two_conns.bin": http_msg([(0, REQ), (6, b""), (0, REQ),
+                                        (1, RESP)]),
         "http_not_http.bin": http_msg([(0, b"\x16\x03\x01\x02\x00\x01\x00"),
                                        (1, b"\x16\x03\x03")]),
     }
