@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# file.sh - file throughput: every tool reads the same captures from the page
+# cache (read once before each run).  One TSV row per run in
+# $BENCH_TMP/results/file.tsv.
+#
+#   BENCH_TMP=DIR RINGSNIFF=BIN bench/file.sh CAPTURE...
+#
+# The slow tools (tshark, seed) read CAPTURE's first BENCH_HEAD_PKTS packets
+# (CAPTURE.head.pcap, made here) so a run stays within seconds, and a
+# 1-packet file (CAPTURE.tiny.pcap) to measure their startup, which the
+# report subtracts.  Environment: BENCH_RUNS (3), BENCH_FILE_TOOLS.
+#   ringsniff-T1     ringsniff -r -T 1, HTTP and flow logs to files
+#   ringsniff-T2     the same with -T 2 (each worker maps the file)
+#   ringsniff-nolog  ringsniff -r -T 1, summary only (flows, reassembly and
+#                    HTTP parsing all run; nothing is logged)
+#   tcpdump          tcpdump -r FILE -w /dev/null
+#   tshark           tshark -r HEAD -Y http.request -T fields -e ... (HTTP)
+#   seed             bench/seed_sniffer.py -r HEAD (dpkt, as the blog)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+: "${BENCH_TMP:?}" "${RINGSNIFF:?}"
+runs=${BENCH_RUNS:-3}
+tools=${BENCH_FILE_TOOLS:-ringsniff-T1 ringsniff-T2 ringsniff-nolog tcpdump tshark seed}
+head_pkts=${BENCH_HEAD_PKTS:-100000}
+caps=("$@")
+[ ${#caps[@]} -gt 0 ] || bench_die "usage: file.sh CAPTURE.pcap..."
+w=$BENCH_TMP/file
+res=$BENCH_TMP/results
+mkdir -p "$w" "$res"
+tsv=$res/file.tsv
+[ -s "$tsv" ] || printf 'capture\ttool\trun\tfile\tpackets\tbytes\twall_s\tuser_s\tsys_s\tmaxrss_kb\thttp_found\tstatus\n' >"$tsv"
+
+declare -A info
+for cap in "${caps[@]}"; do
+	h=${cap%.pcap}.head.pcap
+	[ -f "$h" ] || editcap -F pcap -r "$cap" "$h" "1-$head_pkts"
+	# One packet: what a run costs before the first packet (startup).
+	[ -f "${cap%.pcap}.tiny.pcap" ] || editcap -F pcap -r "$cap" "${cap%.pcap}.tiny.pcap" 1
+	for f in "$cap" "$h" "${cap%.pcap}.tiny.pcap"; do
+		info[$f]=$(bench_capinfo "$f")
+	done
+done
+
+json_key() {  # FILE KEY
+	"$BENCH_PY" -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2" 2>/dev/null || true
+}
+
+run_one() {  # CAPTURE TOOL RUN FILE
+	local cap=$1 tool=$2 run=$3 f=$4 name
+	name=$(basename "$cap" .pcap)
+	local d=$w/$name-$tool-$run
+	local cmd
+	case $tool in
+	ringsniff-T1 | ringsniff-T2)
+		cmd=("$RINGSNIFF" -q -r "$f" -T "${tool#ringsniff-T}"
+			--http-log "$d.http.jsonl" --flow-log "$d.flow.jsonl"
+			--summary-json "$d.json") ;;
+	ringsniff-nolog)
+		cmd=("$RINGSNIFF" -q -r "$f" -T 1 --summary-json "$d.json") ;;
+	tcpdump)
+		cmd=(tcpdump -r "$f" -w /dev/null) ;;
+	tshark)
+		cmd=(tshark -r "$f" -Y http.request -T fields
+			-e http.request.method -e http.request.uri) ;;
+	seed)
+		cmd=("$BENCH_PY" "$here/seed_sniffer.py" -r "$f" --stats-json "$d.json") ;;
+	*) bench_die "unknown file tool $tool" ;;
+	esac
+	bench_warm "$f"
+	local status=ok found=''
+	/usr/bin/time -o "$d.time" -f '%e %U %S %M' "${cmd[@]}" >"$d.out" 2>"$d.err" ||
+		status="exit$?"
+	case $tool in
+	ringsniff*) found=$(json_key "$d.json" http_requests) ;;
+	tshark) found=$(wc -l <"$d.out") ;;
+	seed) found=$(json_key "$d.json" http_requests) ;;
+	esac
+	rm -f "$d.http.jsonl" "$d.flow.jsonl" "$d.out"
+	local t pk by
+	t=$(tail -1 "$d.time")
+	read -r pk by <<<"${info[$f]}"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$tool" "$run" \
+		"$(basename "$f")" "$pk" "$by" $t "$found" "$status" >>"$tsv"
+	bench_log "file $name $tool run $run: $pk packets, wall/user/sys/KiB $t, http ${found:--} ($status)"
+}
+
+for ((r = 1; r <= runs; r++)); do
+	for cap in "${caps[@]}"; do
+		for tool in $tools; do
+			case $tool in
+			tshark | seed)
+				run_one "$cap" "$tool" "$r" "${cap%.pcap}.tiny.pcap"
+				run_one "$cap" "$tool" "$r" "${cap%.pcap}.head.pcap" ;;
+			*)
+				run_one "$cap" "$tool" "$r" "$cap" ;;
+			esac
+		done
+	done
+done
