@@ -68,7 +68,7 @@ else
 	export BENCH_RUNS=${runs:-3} BENCH_RATES=${BENCH_RATES:-"50000 100000 200000 top"}
 	export BENCH_LIVE_SECS=${BENCH_LIVE_SECS:-10} BENCH_PROF_PKTS=${BENCH_PROF_PKTS:-20000}
 	export BENCH_HEAD_PKTS=${BENCH_HEAD_PKTS:-100000}
-	small_s=10 mixed_s=4 live_pkts=200000
+	small_s=8 mixed_s=3 live_pkts=200000
 	out=${out:-$here/RESULTS.md}
 	plots=$(dirname "$out")/plots
 	[ "$out" = "$here/RESULTS.md" ] && plots=$here/plots
