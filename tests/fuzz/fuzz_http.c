@@ -14,7 +14,7 @@
  * Every input runs twice, cut as the input says and with every operation's
  * data in one piece: the parser promises results that never depend on
  * where segments were cut, so both runs must give the same transactions
- * and counters.  Small inputs run a third time, byte by byte.  The layer is
+ * and counters.  Inputs up to 1 KiB run a third time, byte by byte.  The layer is
  * made and freed per run, so LeakSanitizer sees anything left behind.
  * FUZZ_VERBOSE=1 prints every transaction of every run.
  */
@@ -262,7 +262,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "-- whole operations\n");
 	run_input(data, size, CUT_NONE, &b);
 	compare(&a, &b, "input cuts vs whole");
-	if (size <= 2048) {
+	if (size <= 1024) {
 		if (verbose)
 			fprintf(stderr, "-- byte by byte\n");
 		run_input(data, size, CUT_BYTES, &b);
