@@ -192,7 +192,7 @@ static void *replay_main(void *arg)
 		for (unsigned i = 0; i < r->npc; i++)
 			rp_step(r, &r->pc[i], now);
 		if (draining && (all_done(r) || now >= drain_end ||
-				 now - r->last_answer_ns >= timeout_ns))
+				 now - r->last_answer_ns >= 2 * timeout_ns))
 			break;
 		wait = more ? 0 : rp_next_wait_ms(r, now, drain_end);
 		if (wait && queues_empty(r)) {
