@@ -99,7 +99,7 @@ void rs_replay_submit(struct rs_replay *r, unsigned worker,
 		      const struct rs_flow_info *f, const struct rs_http_txn *t);
 /* After the workers stopped submitting: send what is queued, waiting at
  * most --replay-drain seconds (less when the queues empty, or when no
- * response came for one --replay-timeout), count the rest, close every
+ * response came for two --replay-timeout), count the rest, close every
  * connection and join the thread.  Idempotent.  Main thread. */
 void rs_replay_stop(struct rs_replay *r);
 /* Counters (exact once stopped; a snapshot before). */

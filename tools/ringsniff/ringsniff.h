@@ -15,6 +15,7 @@
 #include "rs_capture.h"
 #include "rs_decode.h"
 #include "rs_reassembly.h"
+#include "replay.h"
 
 /* Exit codes, as in the contract. */
 enum { RS_EXIT_OK = 0, RS_EXIT_RUNTIME = 1, RS_EXIT_USAGE = 2 };
@@ -37,6 +38,7 @@ struct rs_opts {
 	const char *http_log;
 	const char *flow_log;
 	const char *replay;
+	struct rs_replay_opts replay_opts; /* --replay-* (replay.h) */
 	const char *write_path;
 	uint64_t rotate_mb;           /* -C */
 	unsigned rotate_files;        /* -W */
@@ -125,6 +127,7 @@ struct rs_app {
 	struct rs_pcapw *pcapw;             /* -w */
 	struct rs_pcapw_stats pcapw_final;  /* after close */
 	struct rs_watch *watch;             /* --watch */
+	struct rs_replay *replay;           /* --replay */
 };
 
 /* Set by signals, -c, --duration or a failing worker; read by every loop. */
