@@ -14,6 +14,8 @@ enum {
 	OPT_REPLAY, OPT_DURATION, OPT_DUMP_FILTER, OPT_IGNORE_OUTGOING,
 	OPT_MAX_FLOWS, OPT_TMO_NEW, OPT_TMO_EST, OPT_TMO_CLOSED, OPT_TMO_UDP,
 	OPT_OOO_MB, OPT_OOO_FLOW_KB, OPT_VERSION, OPT_USER,
+	OPT_REPLAY_CONNS, OPT_REPLAY_RATE, OPT_REPLAY_PERCENT, OPT_REPLAY_TIMEOUT,
+	OPT_REPLAY_HOST, OPT_REPLAY_BODY_KB, OPT_REPLAY_QUEUE_MB, OPT_REPLAY_DRAIN,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +40,14 @@ static const struct option long_opts[] = {
 	{"http-log", required_argument, NULL, OPT_HTTP_LOG},
 	{"flow-log", required_argument, NULL, OPT_FLOW_LOG},
 	{"replay", required_argument, NULL, OPT_REPLAY},
+	{"replay-conns", required_argument, NULL, OPT_REPLAY_CONNS},
+	{"replay-rate", required_argument, NULL, OPT_REPLAY_RATE},
+	{"replay-percent", required_argument, NULL, OPT_REPLAY_PERCENT},
+	{"replay-timeout", required_argument, NULL, OPT_REPLAY_TIMEOUT},
+	{"replay-host", required_argument, NULL, OPT_REPLAY_HOST},
+	{"replay-body-kb", required_argument, NULL, OPT_REPLAY_BODY_KB},
+	{"replay-queue-mb", required_argument, NULL, OPT_REPLAY_QUEUE_MB},
+	{"replay-drain", required_argument, NULL, OPT_REPLAY_DRAIN},
 	{"write", required_argument, NULL, 'w'},
 	{"count", required_argument, NULL, 'c'},
 	{"duration", required_argument, NULL, OPT_DURATION},
@@ -90,7 +100,9 @@ void rs_usage(FILE *fp)
 "      --flow-log PATH       one JSON line per ended flow ('-' = stdout)\n"
 "  -w PATH                   write the packets (after the filter) as pcap\n"
 "  -C MB, -W N               rotate -w files like tcpdump (MB = 1,000,000 bytes)\n"
-"\n"
+"\n", fp);
+	fputs(rs_replay_usage, fp);
+	fputs("\n"
 "Limits:\n"
 "  -c, --count N             stop after N packets\n"
 "      --duration S          stop after S seconds\n"
@@ -210,6 +222,7 @@ int rs_parse_opts(struct rs_opts *o, int argc, char **argv)
 	o->promisc = true;
 	o->stats_interval = 1.0;
 	rs_flow_config_default(&o->flow);
+	rs_replay_opts_default(&o->replay_opts);
 	const char *fexpr = NULL;
 	int c, rc = 0;
 	uint64_t v;
@@ -239,6 +252,12 @@ int rs_parse_opts(struct rs_opts *o, int argc, char **argv)
 		case OPT_HTTP_LOG: o->http_log = optarg; break;
 		case OPT_FLOW_LOG: o->flow_log = optarg; break;
 		case OPT_REPLAY: o->replay = optarg; break;
+		case OPT_REPLAY_CONNS: case OPT_REPLAY_RATE: case OPT_REPLAY_PERCENT:
+		case OPT_REPLAY_TIMEOUT: case OPT_REPLAY_HOST: case OPT_REPLAY_BODY_KB:
+		case OPT_REPLAY_QUEUE_MB: case OPT_REPLAY_DRAIN:
+			/* Same order as enum rs_replay_opt. */
+			rc = rs_replay_opt_set(&o->replay_opts, c - OPT_REPLAY_CONNS, optarg);
+			break;
 		case 'w': o->write_path = optarg; break;
 		case 'C': rc = parse_u64("-C", optarg, 1, 1u << 20, &o->rotate_mb); break;
 		case 'W': rc = parse_uint("-W", optarg, 1, 1u << 20, &o->rotate_files); break;
@@ -306,10 +325,9 @@ int rs_parse_opts(struct rs_opts *o, int argc, char **argv)
 		fprintf(stderr, "ringsniff: --fanout needs -i\n");
 		return -EINVAL;
 	}
-	if (o->replay) {
-		fprintf(stderr, "ringsniff: --replay is not implemented yet\n");
+	o->replay_opts.target = o->replay;
+	if (rs_replay_opts_check(&o->replay_opts) < 0)
 		return -EINVAL;
-	}
 	if ((o->rotate_mb || o->rotate_files) && !o->write_path) {
 		fprintf(stderr, "ringsniff: -C and -W go with -w\n");
 		return -EINVAL;
