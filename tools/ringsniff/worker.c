@@ -99,6 +99,8 @@ static void on_txn(void *user, const struct rs_flow_info *f,
 {
 	struct rs_worker *w = user;
 	rs_log_http(&w->http_out, f, t);
+	/* Copies what it needs into this worker's queue; never waits. */
+	rs_replay_submit(w->app->replay, w->id, f, t);
 }
 
 static void on_flow_end(void *ctx, const struct rs_flow_info *f,
@@ -126,6 +128,9 @@ int rs_workers_init(struct rs_app *app, unsigned n)
 					       app->opts.snaplen, NULL, 0);
 		if (rc == 0)
 			rc = rs_http_layer_init(&w->http, on_txn, w);
+		if (rc == 0 && app->opts.replay)  /* replay sends bodies too */
+			rc = rs_http_layer_set_keep_body(
+				&w->http, rs_replay_keep_body(&app->opts.replay_opts));
 		if (rc == 0)
 			rc = rs_outbuf_init(&w->http_out, &app->http_sink);
 		if (rc == 0)
