@@ -81,7 +81,7 @@ void rs_usage(FILE *fp)
 "      --fanout MODE         hash (default), cpu, lb, qm, ebpf (5-tuple hash)\n"
 "      --fanout-defrag, --fanout-rollover\n"
 "      --ring-mb MB          ring size per worker (default 64)\n"
-"      --block-kb KB         block size, power of two >= 64 (default 1024)\n"
+"      --block-kb KB         block size, power of two >= 64 (default 256)\n"
 "      --block-timeout-ms MS retire a partly filled block after MS (default 10)\n"
 "  -s, --snaplen N           keep at most N bytes of each frame\n"
 "  -p, --no-promisc          do not put the interface in promiscuous mode\n"

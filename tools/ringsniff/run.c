@@ -437,6 +437,14 @@ int rs_run_live(struct rs_app *app)
 			break;
 		}
 	}
+	/* Announce only once every worker consumes its ring: anyone who waits
+	 * for this line (a test, an operator) may start traffic at once. */
+	for (unsigned i = 0; i < started; i++)
+		while (!atomic_load_explicit(&app->workers[i].fstats, memory_order_acquire) &&
+		       !atomic_load(&rs_stop)) {   /* a failing worker sets rs_stop */
+			struct timespec ts = {0, 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
 	if (!app->opts.quiet)
 		fprintf(stderr, "ringsniff: capturing on %s with %u worker%s%s%s\n",
 			app->opts.iface, app->nworkers,
