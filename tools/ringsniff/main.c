@@ -128,6 +128,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ringsniff: workers: %s\n", strerror(-rc));
 		goto out_workers;
 	}
+	if (app.opts.replay) {
+		char err[160] = "";
+		rc = rs_replay_new(&app.replay, &app.opts.replay_opts, n, err,
+				   sizeof err);
+		if (rc == 0 && (rc = rs_replay_start(app.replay)) < 0)
+			snprintf(err, sizeof err, "replay thread: %s", strerror(-rc));
+		if (rc < 0) {
+			fprintf(stderr, "ringsniff: %s\n", err);
+			goto out_workers;
+		}
+	}
 
 	status = app.live ? rs_run_live(&app)
 		 : app.opts.watch_dir ? rs_run_watch(&app) : rs_run_file(&app);
@@ -135,6 +146,8 @@ int main(int argc, char **argv)
 	if (rs_pcap_out_close(&app) < 0 && status == RS_EXIT_OK)
 		status = RS_EXIT_RUNTIME;
 
+	/* Workers are done submitting: send what is queued (bounded wait). */
+	rs_replay_stop(app.replay);
 	rs_totals_collect(&app, &tot);
 	if (!app.opts.quiet && app.started)
 		rs_report_final(&app, &tot, stderr);
@@ -145,6 +158,7 @@ int main(int argc, char **argv)
 		app.summary_fp = NULL;   /* rs_report_json closed it */
 	}
 out_workers:
+	rs_replay_free(app.replay);
 	rs_watch_close(app.watch);
 	rs_workers_fini(&app);          /* closes the rings ... */
 	rs_live_filters_fini(&app);     /* ... before their programs */
