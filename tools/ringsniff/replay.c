@@ -1,5 +1,6 @@
 /* replay.c - the replay engine: per-worker queues in, one thread with an epoll loop, a pool of keep-alive connections out. */
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -365,4 +366,58 @@ void rs_replay_free(struct rs_replay *r)
 	free(r->wq);
 	free(r->pc);
 	free(r);
+}
+
+/* ---- reports ------------------------------------------------------------- */
+
+void rs_replay_report_json(const struct rs_replay *r, FILE *fp)
+{
+	static const char *const cls[6] = {"", "1xx", "2xx", "3xx", "4xx", "5xx"};
+	struct rs_replay_stats s;
+
+	rs_replay_get_stats(r, &s);
+#define RJ(name, v) fprintf(fp, ",\n  \"replay_%s\": %" PRIu64, name, (uint64_t)(v))
+	RJ("requests", s.offered);
+	RJ("sent", s.sent);
+	for (int c = 1; c <= 5; c++)
+		RJ(cls[c], s.answered[c]);
+	RJ("failed", s.failed);
+	RJ("failed_connect", s.failed_connect);
+	RJ("failed_reset", s.failed_reset);
+	RJ("failed_timeout", s.failed_timeout);
+	RJ("failed_protocol", s.failed_protocol);
+	RJ("dropped", s.dropped);
+	RJ("dropped_queue_full", s.dropped_queue);
+	RJ("dropped_at_exit", s.dropped_exit);
+	RJ("skipped", s.skipped);
+	RJ("sampled_out", s.sampled_out);
+	RJ("retries", s.retries);
+	RJ("connects", s.connects);
+#undef RJ
+	fprintf(fp, ",\n  \"replay_latency_ms_mean\": %.3f"
+		",\n  \"replay_latency_ms_p50\": %.3f"
+		",\n  \"replay_latency_ms_p99\": %.3f"
+		",\n  \"replay_latency_ms_max\": %.3f",
+		s.lat_mean_ms, s.lat_p50_ms, s.lat_p99_ms, s.lat_max_ms);
+}
+
+void rs_replay_report_line(const struct rs_replay *r, FILE *fp)
+{
+	struct rs_replay_stats s;
+
+	rs_replay_get_stats(r, &s);
+	fprintf(fp, "  replay to %s: %" PRIu64 " requests, %" PRIu64 " sent; "
+		"answered 1xx %" PRIu64 " 2xx %" PRIu64 " 3xx %" PRIu64
+		" 4xx %" PRIu64 " 5xx %" PRIu64 "; failed %" PRIu64
+		" (connect %" PRIu64 ", reset %" PRIu64 ", timeout %" PRIu64
+		", protocol %" PRIu64 "); dropped %" PRIu64 "; skipped %" PRIu64
+		"; sampled out %" PRIu64 "\n", r->o.target, s.offered, s.sent,
+		s.answered[1], s.answered[2], s.answered[3], s.answered[4],
+		s.answered[5], s.failed, s.failed_connect, s.failed_reset,
+		s.failed_timeout, s.failed_protocol, s.dropped, s.skipped,
+		s.sampled_out);
+	if (s.lat_count)
+		fprintf(fp, "  replay latency ms: mean %.3f  p50 %.3f  p99 %.3f"
+			"  max %.3f\n", s.lat_mean_ms, s.lat_p50_ms, s.lat_p99_ms,
+			s.lat_max_ms);
 }

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "rs_reassembly.h"
@@ -104,6 +105,10 @@ void rs_replay_submit(struct rs_replay *r, unsigned worker,
 void rs_replay_stop(struct rs_replay *r);
 /* Counters (exact once stopped; a snapshot before). */
 void rs_replay_get_stats(const struct rs_replay *r, struct rs_replay_stats *s);
+/* The counters as summary JSON members (",\n  \"replay_sent\": N" ...),
+ * and as the final summary's lines on the console. */
+void rs_replay_report_json(const struct rs_replay *r, FILE *fp);
+void rs_replay_report_line(const struct rs_replay *r, FILE *fp);
 /* Stops if needed and frees.  NULL is ignored. */
 void rs_replay_free(struct rs_replay *r);
 

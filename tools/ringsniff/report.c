@@ -167,6 +167,8 @@ void rs_report_final(struct rs_app *app, const struct rs_totals *t, FILE *fp)
 			sum4(t->ebpf.passed_pkts), sum4(t->ebpf.dropped_pkts),
 			t->ebpf.dropped_pkts[RS_EBPF_TCP], t->ebpf.dropped_pkts[RS_EBPF_UDP],
 			t->ebpf.dropped_pkts[RS_EBPF_ICMP], t->ebpf.dropped_pkts[RS_EBPF_OTHER]);
+	if (app->replay)
+		rs_replay_report_line(app->replay, fp);
 	for (int e = 1; e < RS_DERR__COUNT; e++)
 		if (t->d.err[e])
 			fprintf(fp, "  decode error %s: %" PRIu64 "\n",
@@ -269,6 +271,8 @@ int rs_report_json(struct rs_app *app, const struct rs_totals *t, FILE *fp)
 			J(k, t->ebpf.dropped_pkts[i]);
 		}
 	}
+	if (app->replay)  /* replay_sent, replay_2xx, ..., replay_latency_ms_p99 */
+		rs_replay_report_json(app->replay, fp);
 	fprintf(fp, ",\n  \"decode_errors_by_reason\": {");
 	bool f2 = true;
 	for (int e = 1; e < RS_DERR__COUNT; e++)
