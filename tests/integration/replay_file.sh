@@ -6,8 +6,8 @@
 # from the client namespace, to the same nginx on port 8080.  nginx's log of
 # port 8080 must hold exactly the requests of port 80 (method, URI, status
 # and the request body itself), minus one body over --replay-body-kb, with
-# each client connection's requests in order on one connection.  A second
-# replay rewrites Host.
+# each client connection's requests in order on one connection.  Then with
+# Host rewritten, with --replay-percent, with --replay-rate.
 set -euo pipefail
 RINGSNIFF=${1:?path to ringsniff}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -64,4 +64,13 @@ for line in open(sys.argv[1], encoding="latin-1"):
 assert all(v == 12 for v in per.values()), per   # whole connections or none
 print("percent: ordered connections kept whole:", sorted(per))
 PY
+
+echo "== --replay-rate 40: paced, nothing lost"
+t0=$(date +%s.%N)
+replay rate --replay-rate 40
+t1=$(date +%s.%N)
+rp_compare "$work" || fail=1
+rp_summary "$work/rate.json" 's["replay_failed"] == 0' 's["replay_dropped"] == 0' || fail=1
+# 139 requests at 40/s cannot take less than about 3.4 s.
+python3 -c "import sys; t = $t1 - $t0; print('rate: %.1f s' % t); sys.exit(t < 3.2)" || fail=1
 exit $fail
