@@ -490,19 +490,19 @@ static derr dec_sll(struct rs_pkt *p, const uint8_t *b, uint32_t cap,
 static inline void account(struct rs_decode_stats *st, const struct rs_pkt *p,
 			   unsigned cnt, derr e)
 {
-	st->packets++;
-	st->bytes += p->wirelen;
+	RS_STAT_INC(st->packets);
+	RS_STAT_ADD(st->bytes, p->wirelen);
 	cnt |= (p->vlan_count ? C_VLAN : 0) |
 	       (p->flags & RS_PKT_FRAGMENT ? C_FRAG : 0);
 	while (cnt) {
 		uint64_t *c = (uint64_t *)(void *)((char *)st +
 					   cnt_off[__builtin_ctz(cnt)]);
-		(*c)++;
+		RS_STAT_INC(*c);
 		cnt &= cnt - 1;
 	}
 	if (unlikely(e)) {
-		st->errors++;
-		st->err[e]++;
+		RS_STAT_INC(st->errors);
+		RS_STAT_INC(st->err[e]);
 	}
 }
 

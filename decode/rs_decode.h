@@ -146,6 +146,20 @@ struct rs_pkt {
  * is cut short, follows the IP version nibble against the link type, or
  * follows more than RS_MAX_VLAN tags; tshark's "vlan" filter also misses
  * 802.1ad (0x88a8) tags, which it names "ieee8021ad". */
+/* Updating a per-thread counter that another thread reads.  Every counter
+ * struct here (rs_decode_stats, rs_flow_stats, rs_http_stats, the
+ * program's own) has ONE writer, its worker, while a reporter thread reads
+ * it with relaxed atomic loads.  A plain `c++` against those loads is a
+ * data race (undefined behaviour in C11, reported by ThreadSanitizer); a
+ * relaxed atomic store of c + n is not, and costs the same: a plain load,
+ * add and store (no lock prefix on x86, no exclusive pair on arm64).  The
+ * read of c is the writer's own, so it needs no atomic.  Single writer
+ * only: two threads adding to one counter this way lose counts (use
+ * atomic_fetch_add there).  c must be an lvalue without side effects. */
+#define RS_STAT_ADD(c, n) __atomic_store_n(&(c), (c) + (n), __ATOMIC_RELAXED)
+#define RS_STAT_SUB(c, n) __atomic_store_n(&(c), (c) - (n), __ATOMIC_RELAXED)
+#define RS_STAT_INC(c) RS_STAT_ADD(c, 1)
+
 struct rs_decode_stats {
 	alignas(64) uint64_t packets;   /* frames given to rs_decode */
 	uint64_t bytes;                 /* wire bytes of those frames */
