@@ -69,6 +69,27 @@ static int check_filter(const struct rs_opts *o, int linktype)
 	return 0;
 }
 
+/* Start one thread per worker running fn, pinned one per CPU when asked.
+ * Returns how many started; on a failure it says why and sets rs_stop so
+ * the ones already running end. */
+static unsigned start_workers(struct rs_app *app, void *(*fn)(void *), bool pin)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned i;
+	for (i = 0; i < app->nworkers; i++) {
+		struct rs_worker *w = &app->workers[i];
+		w->cpu = pin && ncpu > 0 ? (int)(i % (unsigned)ncpu) : -1;
+		int rc = pthread_create(&w->thread, NULL, fn, w);
+		if (rc != 0) {
+			fprintf(stderr, "ringsniff: cannot start worker %u: %s\n",
+				i, strerror(rc));
+			atomic_store(&rs_stop, 1);
+			break;
+		}
+	}
+	return i;
+}
+
 /* One worker's pass over the file.  With several workers each maps the
  * file itself (the page cache is shared, nothing is copied) and keeps only
  * the frames whose flow hashes to it: no queue and no lock between workers,
@@ -161,18 +182,9 @@ int rs_run_file(struct rs_app *app)
 		return status;
 	}
 
-	unsigned started = 0;
-	for (; started < app->nworkers; started++) {
-		struct rs_worker *w = &app->workers[started];
-		rc = pthread_create(&w->thread, NULL, file_worker, w);
-		if (rc != 0) {
-			fprintf(stderr, "ringsniff: cannot start worker %u: %s\n",
-				started, strerror(rc));
-			atomic_store(&rs_stop, 1);
-			status = RS_EXIT_RUNTIME;
-			break;
-		}
-	}
+	unsigned started = start_workers(app, file_worker, false);
+	if (started < app->nworkers)
+		status = RS_EXIT_RUNTIME;
 	/* Workers end on their own at the end of the file; poll until then. */
 	for (unsigned i = 0; i < started; i++) {
 		struct rs_worker *w = &app->workers[i];
@@ -401,7 +413,6 @@ int rs_run_live(struct rs_app *app)
 {
 	struct reporter rep;
 	unsigned started = 0;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc, status = RS_EXIT_OK;
 
 	/* Syntax first, so a typo is a usage error before any socket. */
@@ -425,18 +436,9 @@ int rs_run_live(struct rs_app *app)
 		goto out;
 	}
 	app->started = true;
-	for (; started < app->nworkers; started++) {
-		struct rs_worker *w = &app->workers[started];
-		w->cpu = ncpu > 0 ? (int)(started % (unsigned)ncpu) : -1;
-		rc = pthread_create(&w->thread, NULL, live_worker, w);
-		if (rc != 0) {
-			fprintf(stderr, "ringsniff: cannot start worker %u: %s\n",
-				started, strerror(rc));
-			atomic_store(&rs_stop, 1);
-			status = RS_EXIT_RUNTIME;
-			break;
-		}
-	}
+	started = start_workers(app, live_worker, true);
+	if (started < app->nworkers)
+		status = RS_EXIT_RUNTIME;
 	/* Announce only once every worker consumes its ring: anyone who waits
 	 * for this line (a test, an operator) may start traffic at once. */
 	for (unsigned i = 0; i < started; i++)
