@@ -37,6 +37,34 @@
 /* Evictions tried before giving up on a slot other workers keep taking. */
 #define RS_FLOW_EVICT_TRIES 16
 
+/* ThreadSanitizer cannot see liburcu 0.13's synchronisation (an
+ * uninstrumented library: inline-asm atomics, fences, futexes), so under
+ * TSan we state the two happens-before edges this file relies on, as
+ * liburcu >= 0.14 does itself when built with CMM_SANITIZE_THREAD:
+ *  - publication: a flow's fields are written before cds_lfht_add_unique
+ *    makes it visible, and read by whoever finds the node (key_match);
+ *  - grace period: what a worker did before a quiescent state (or going
+ *    offline, or unregistering) happens before every call_rcu callback
+ *    that runs later, so the free in flow_free_rcu follows the last read.
+ * Compiled out otherwise.  tests/tsan runs the concurrent tests this way. */
+#if defined(__SANITIZE_THREAD__)
+#define RS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RS_TSAN 1
+#endif
+#endif
+#ifdef RS_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+static char rs_tsan_gp;     /* the grace-period edge's sync address */
+#define TSAN_RELEASE(p) __tsan_release((void *)(p))
+#define TSAN_ACQUIRE(p) __tsan_acquire((void *)(p))
+#else
+#define TSAN_RELEASE(p) ((void)0)
+#define TSAN_ACQUIRE(p) ((void)0)
+#endif
+
 /* Registration is per thread; tests and tools may run several workers on
  * one thread, so count them. */
 static _Thread_local unsigned rs_rcu_refs;
@@ -171,6 +199,7 @@ static int key_match(struct cds_lfht_node *node, const void *key)
 	const struct rs_flow_key *k = key;
 	uint64_t d = 0;
 
+	TSAN_ACQUIRE(f);
 	for (int i = 0; i < 5; i++)
 		d |= f->key.w[i] ^ k->w[i];
 	return d == 0;
@@ -241,6 +270,7 @@ fail:
 
 static void flow_free_rcu(struct rcu_head *head)
 {
+	TSAN_ACQUIRE(&rs_tsan_gp);
 	free(caa_container_of(head, struct rs_flow, rcu));
 }
 
@@ -312,8 +342,10 @@ void rs_flow_worker_free(struct rs_flow_worker *w)
 	if (!rcu_read_ongoing())
 		rcu_thread_online();
 	rs_flow_flush(w, w->now_ns, RS_END_SHUTDOWN);
-	if (rs_rcu_refs > 0 && --rs_rcu_refs == 0)
+	if (rs_rcu_refs > 0 && --rs_rcu_refs == 0) {
+		TSAN_RELEASE(&rs_tsan_gp);
 		rcu_unregister_thread();
+	}
 	free(w);
 }
 
@@ -325,12 +357,14 @@ const struct rs_flow_stats *rs_flow_worker_stats(const struct rs_flow_worker *w)
 void rs_flow_quiescent(struct rs_flow_worker *w)
 {
 	(void)w;
+	TSAN_RELEASE(&rs_tsan_gp);
 	rcu_quiescent_state();
 }
 
 void rs_flow_offline(struct rs_flow_worker *w)
 {
 	(void)w;
+	TSAN_RELEASE(&rs_tsan_gp);
 	rcu_thread_offline();
 }
 
@@ -412,12 +446,12 @@ static void flow_end(struct rs_flow_worker *w, struct rs_flow *f,
 					  memory_order_relaxed);
 	rcu_read_unlock();
 	call_rcu(&f->rcu, flow_free_rcu);
-	w->st.flows_ended++;
-	w->st.flows_active--;
+	RS_STAT_INC(w->st.flows_ended);
+	RS_STAT_SUB(w->st.flows_active, 1);
 	if (why == RS_END_TIMEOUT)
-		w->st.flows_timeout++;
+		RS_STAT_INC(w->st.flows_timeout);
 	else if (why == RS_END_EVICTED)
-		w->st.flows_evicted++;
+		RS_STAT_INC(w->st.flows_evicted);
 }
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
@@ -468,7 +502,7 @@ static int slot_reserve(struct rs_flow_worker *w)
 		if (!evict_one(w))
 			break;
 	}
-	w->st.flows_refused++;
+	RS_STAT_INC(w->st.flows_refused);
 	return -ENOSPC;
 }
 
@@ -508,7 +542,7 @@ static struct rs_flow *flow_create(struct rs_flow_worker *w,
 		goto fail;
 	f = calloc(1, sizeof(*f));
 	if (!f) {
-		w->st.alloc_failures++;
+		RS_STAT_INC(w->st.alloc_failures);
 		*err = -ENOMEM;
 		goto fail_slot;
 	}
@@ -518,30 +552,31 @@ static struct rs_flow *flow_create(struct rs_flow_worker *w,
 	if (p->l4proto == 6) {
 		src_is_cli = rs_tcp_first(f, p, &midstream);
 		if (midstream)
-			w->st.midstream++;
+			RS_STAT_INC(w->st.midstream);
 	} else {
 		rs_flow_set_state(f, RS_ST_NEW);
 	}
 	fill_info(f, p, src_is_cli, (uint16_t)(k->w[4] >> 32));
 	f->cli_is_lo = src_is_cli == src_is_lo;
+	TSAN_RELEASE(f);
 	node = cds_lfht_add_unique(w->t->ht, hash, key_match, k, &f->node);
 	if (node != &f->node) {
 		/* Never published: no grace period needed. */
 		free(f);
-		w->st.insert_races++;
+		RS_STAT_INC(w->st.insert_races);
 		atomic_fetch_sub_explicit(&w->t->count, 1,
 					  memory_order_relaxed);
 		f = caa_container_of(node, struct rs_flow, node);
 		if (f->owner == w)
 			return f;
-		w->st.wrong_worker++;
+		RS_STAT_INC(w->st.wrong_worker);
 		*err = 0;
 		return NULL;
 	}
 	f->touch_ns = w->now_ns;
 	lru_queue(w, f);
-	w->st.flows_created++;
-	w->st.flows_active++;
+	RS_STAT_INC(w->st.flows_created);
+	RS_STAT_INC(w->st.flows_active);
 	return f;
 
 fail_slot:
@@ -570,7 +605,7 @@ int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p)
 	int dir, err = 0;
 
 	if (!key_build(p, &k, &src_is_lo)) {
-		w->st.pkts_skipped++;
+		RS_STAT_INC(w->st.pkts_skipped);
 		return 0;
 	}
 	if (p->ts_ns > w->now_ns)
@@ -581,11 +616,11 @@ int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p)
 	rcu_read_lock();
 	f = flow_lookup(w->t, &k, hash);
 	if (f && f->owner != w) {
-		w->st.wrong_worker++;
+		RS_STAT_INC(w->st.wrong_worker);
 		goto out;
 	}
 	if (f && p->l4proto == 6 && rs_tcp_reuse(f, p)) {
-		w->st.tuple_reuse++;
+		RS_STAT_INC(w->st.tuple_reuse);
 		flow_end(w, f, f->rst ? RS_END_RST : RS_END_FIN);
 		f = NULL;
 	}

@@ -98,7 +98,7 @@ struct rs_http_conn *rs_http_conn_new(struct rs_http_layer *l,
 	} else {
 		c = malloc(sizeof(*c));
 		if (!c) {
-			l->stats.alloc_failures++;
+			RS_STAT_INC(l->stats.alloc_failures);
 			return NULL;
 		}
 		c->body = NULL;
@@ -129,7 +129,7 @@ void rs_http_conn_free(struct rs_http_conn *c)
 		http_emit_front(c);
 	/* Short non-HTTP sessions (TLS, SSH ...) end before the sniff limit. */
 	if (!c->http_seen && !c->not_http && c->sniffed)
-		c->l->stats.not_http++;
+		RS_STAT_INC(c->l->stats.not_http);
 	p = c->l->priv;
 	/* A pooled connection keeps a small body buffer, not a big one. */
 	if (c->body_cap > HTTP_BODY_POOL_MAX) {
@@ -264,13 +264,13 @@ void http_emit_front(struct rs_http_conn *c)
 	t->flags = e->flags | c->cflags;
 	if (!e->resp_seen) {
 		t->flags |= RS_HTTP_F_NO_RESPONSE;
-		l->stats.unanswered++;
+		RS_STAT_INC(l->stats.unanswered);
 	}
 	if (t->flags & RS_HTTP_F_TRUNCATED)
-		l->stats.truncated++;
+		RS_STAT_INC(l->stats.truncated);
 	if (t->flags & RS_HTTP_F_SMUGGLING)
-		l->stats.smuggling++;
-	l->stats.txns++;
+		RS_STAT_INC(l->stats.smuggling);
+	RS_STAT_INC(l->stats.txns);
 	if (l->on_txn)
 		l->on_txn(l->user, c->f, t);
 	c->p_head = (c->p_head + 1) % RS_HTTP_PENDING_MAX;
@@ -295,7 +295,7 @@ void http_try_emit(struct rs_http_conn *c)
 
 static void evict(struct rs_http_conn *c)
 {
-	c->l->stats.evicted++;
+	RS_STAT_INC(c->l->stats.evicted);
 	http_emit_front(c);
 }
 
@@ -402,7 +402,7 @@ static bool body_room(struct rs_http_conn *c, size_t n)
 		cap = limit;
 	nb = realloc(c->body, cap);
 	if (!nb) {
-		c->l->stats.alloc_failures++;
+		RS_STAT_INC(c->l->stats.alloc_failures);
 		return false;
 	}
 	c->body = nb;

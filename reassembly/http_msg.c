@@ -139,14 +139,14 @@ static void stop_all(struct rs_http_conn *c)
 
 		e->req_done = e->resp_done = true;
 	}
-	c->l->stats.upgrades++;
+	RS_STAT_INC(c->l->stats.upgrades);
 	http_try_emit(c);
 }
 
 void http_set_not_http(struct rs_http_conn *c)
 {
 	c->not_http = true;
-	c->l->stats.not_http++;
+	RS_STAT_INC(c->l->stats.not_http);
 	c->has_cur = false;
 	http_to_state(&c->d[0], ST_STOP);
 	http_to_state(&c->d[1], ST_STOP);
@@ -191,7 +191,7 @@ void http_resync_line(struct rs_http_conn *c, int dir,
 		  : http_find_request(lv->p, lv->len);
 	if (pos < 0)
 		return;
-	c->l->stats.resyncs++;
+	RS_STAT_INC(c->l->stats.resyncs);
 	sub = *lv;
 	sub.p += pos;
 	sub.len -= (size_t)pos;
@@ -243,7 +243,7 @@ void http_request_line(struct rs_http_conn *c, const struct http_lv *lv)
 		return;
 	}
 	/* A request the server will refuse; it still gets its response. */
-	c->l->stats.parse_errors++;
+	RS_STAT_INC(c->l->stats.parse_errors);
 	c->cur.keep = false;
 	http_commit(c, F(BAD_REQUEST));
 	http_req_finish(c);
@@ -265,20 +265,20 @@ void http_status_line(struct rs_http_conn *c, const struct http_lv *lv)
 			http_resync_line(c, 1, lv);
 			return;
 		}
-		c->l->stats.parse_errors++;
+		RS_STAT_INC(c->l->stats.parse_errors);
 		resp_damage(c, F(BAD_RESPONSE));
 		http_to_state(d, ST_RESYNC);
 		return;
 	}
 	c->http_seen = true;
 	d->synced = true;
-	c->l->stats.responses++;
+	RS_STAT_INC(c->l->stats.responses);
 	if (!d->resp_started) { /* not the final one after a 1xx */
 		d->resp_started = true;
 		d->has_target = c->resp_seq < c->next_seq;
 		e = resp_target(c);
 		if (!e)
-			c->l->stats.orphan_responses++;
+			RS_STAT_INC(c->l->stats.orphan_responses);
 		d->kind = e ? e->kind : K_OTHER;
 	}
 	e = resp_target(c);
@@ -330,9 +330,9 @@ static void req_head_end(struct rs_http_conn *c)
 	if (r->method_len == 3 && !memcmp(r->method, "PRI", 3) &&
 	    r->version_len == 8 && !memcmp(r->version, "HTTP/2.0", 8))
 		fl |= F(UPGRADE); /* HTTP/2 with prior knowledge */
-	c->l->stats.requests++;
+	RS_STAT_INC(c->l->stats.requests);
 	if (body == B_BAD)
-		c->l->stats.parse_errors++;
+		RS_STAT_INC(c->l->stats.parse_errors);
 	seq = http_commit(c, fl);
 	d->after_req = ST_LINE;
 	if (r->kind == K_CONNECT) {
@@ -400,7 +400,7 @@ static void resp_head_end(struct rs_http_conn *c)
 		return;
 	}
 	if (m->cl_state >= CL_BAD) {
-		c->l->stats.parse_errors++;
+		RS_STAT_INC(c->l->stats.parse_errors);
 		http_abort_msg(c, 1, F(BAD_RESPONSE) |
 				(m->cl_state == CL_CONFLICT ? F(SMUGGLING) : 0));
 		return;
@@ -417,7 +417,7 @@ static void resp_head_end(struct rs_http_conn *c)
 
 static void bad_header(struct rs_http_conn *c, int dir)
 {
-	c->l->stats.parse_errors++;
+	RS_STAT_INC(c->l->stats.parse_errors);
 	http_msg_flag(c, dir, dir ? F(BAD_RESPONSE) : F(BAD_REQUEST));
 	c->d[dir].m.last_hdr = H_NONE;
 }
@@ -564,7 +564,7 @@ void http_chunk_size_line(struct rs_http_conn *c, int dir,
 	uint64_t size;
 
 	if (http_chunk_size(lv->p, lv->len, &size) < 0) {
-		c->l->stats.parse_errors++;
+		RS_STAT_INC(c->l->stats.parse_errors);
 		http_abort_msg(c, dir, dir ? F(BAD_RESPONSE) : F(BAD_REQUEST));
 		return;
 	}

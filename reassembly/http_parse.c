@@ -47,7 +47,7 @@ static void too_long(struct rs_http_conn *c, int dir, const struct http_lv *lv)
 		lv = &part;
 		d->ln.skip = true;
 	}
-	c->l->stats.parse_errors++;
+	RS_STAT_INC(c->l->stats.parse_errors);
 	if (dir == 0 && d->st == ST_LINE) {
 		if (!c->http_seen) {
 			http_set_not_http(c);
@@ -109,7 +109,7 @@ static void line_done(struct rs_http_conn *c, int dir,
 		break;
 	case ST_CHUNK_END:
 		if (lv->total) {
-			c->l->stats.parse_errors++;
+			RS_STAT_INC(c->l->stats.parse_errors);
 			http_abort_msg(c, dir, dir ? F(BAD_RESPONSE) : F(BAD_REQUEST));
 		} else {
 			http_to_state(d, ST_CHUNK_SIZE);
@@ -230,7 +230,7 @@ void rs_http_conn_gap(struct rs_http_conn *c, int dir, uint64_t len)
 	d = &c->d[dir];
 	if (d->st == ST_STOP)
 		return;
-	c->l->stats.gaps++;
+	RS_STAT_INC(c->l->stats.gaps);
 	d->ln.skip = false;
 	switch (d->st) {
 	case ST_WAIT:
@@ -280,7 +280,7 @@ static void req_eof(struct rs_http_conn *c)
 
 	switch (d->st) {
 	case ST_HEADERS: /* the head never ended */
-		c->l->stats.parse_errors++;
+		RS_STAT_INC(c->l->stats.parse_errors);
 		c->cur.keep = false;
 		http_commit(c, F(BAD_REQUEST));
 		http_req_finish(c);
@@ -302,7 +302,7 @@ static void resp_eof(struct rs_http_conn *c)
 	struct http_dir *d = &c->d[1], *d0 = &c->d[0];
 
 	if (d->st == ST_HEADERS) {
-		c->l->stats.parse_errors++;
+		RS_STAT_INC(c->l->stats.parse_errors);
 		http_resp_flag(c, F(BAD_RESPONSE));
 	}
 	if (d->resp_started)

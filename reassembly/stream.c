@@ -103,8 +103,8 @@ static void emit_gap(struct rs_flow_worker *w, struct rs_flow *f, int dir,
 {
 	if (!len)
 		return;
-	w->st.tcp_gaps++;
-	w->st.gap_bytes += len;
+	RS_STAT_INC(w->st.tcp_gaps);
+	RS_STAT_ADD(w->st.gap_bytes, len);
 	f->info.gaps++;
 	f->info.flags |= RS_FLOW_GAP;
 	if (f->app_state == RS_APP_OPEN && w->ops->gap)
@@ -264,8 +264,8 @@ static int ooo_insert(struct rs_flow_worker *w, struct rs_flow *f, int dir,
 			s->tail = n;
 		pp = &n->next;
 		done += n->len;
-		w->st.ooo_segments++;
-		w->st.ooo_bytes += n->len;
+		RS_STAT_INC(w->st.ooo_segments);
+		RS_STAT_ADD(w->st.ooo_bytes, n->len);
 		cur = pend;
 	}
 	return 0;
@@ -422,7 +422,7 @@ static void seg_full(struct rs_flow_worker *w, struct rs_flow *f, int dir,
 
 		if (SEQ_LEQ(seq + len, s->next)) {
 			if (first)
-				w->st.retransmits++;
+				RS_STAT_INC(w->st.retransmits);
 			break;
 		}
 		if (SEQ_LT(seq, s->next)) {
@@ -444,9 +444,9 @@ static void seg_full(struct rs_flow_worker *w, struct rs_flow *f, int dir,
 		if (r == 0)
 			break;
 		if (r == -ENOMEM) {
-			w->st.alloc_failures++;
+			RS_STAT_INC(w->st.alloc_failures);
 		} else if (!capped) {
-			w->st.ooo_dropped++;
+			RS_STAT_INC(w->st.ooo_dropped);
 			f->info.flags |= RS_FLOW_OOO_CAPPED;
 		}
 		capped = true;
@@ -455,9 +455,9 @@ static void seg_full(struct rs_flow_worker *w, struct rs_flow *f, int dir,
 		skip_to(w, f, dir, s->head ? s->head->seq : seq, ts);
 	}
 	if (ov & OV_SEEN)
-		w->st.overlaps++;
+		RS_STAT_INC(w->st.overlaps);
 	if (ov & OV_DIFF) {
-		w->st.overlap_mismatch++;
+		RS_STAT_INC(w->st.overlap_mismatch);
 		f->info.flags |= RS_FLOW_OVERLAP_DIFF;
 	}
 }
@@ -472,11 +472,11 @@ static void seg_track(struct rs_flow_worker *w, struct rs_flow *f, int dir,
 	if (s->eof || len == 0)
 		return;
 	if (SEQ_LEQ(end, s->next)) {
-		w->st.retransmits++;
+		RS_STAT_INC(w->st.retransmits);
 		return;
 	}
 	if (SEQ_LT(seq, s->next))
-		w->st.overlaps++;
+		RS_STAT_INC(w->st.overlaps);
 	else if (SEQ_GT(seq, s->next))
 		emit_gap(w, f, dir, seq - s->next, ts);
 	s->next = end;
@@ -585,7 +585,7 @@ void rs_tcp_packet(struct rs_flow_worker *w, struct rs_flow *f,
 	uint32_t seg_len, data_seq;
 	uint64_t ts = p->ts_ns;
 
-	w->st.tcp_segments++;
+	RS_STAT_INC(w->st.tcp_segments);
 	/* After RST nothing more is assembled; a first fragment holds only
 	 * part of the payload (no IP reassembly): let the hole show later. */
 	if (f->rst || (p->flags & RS_PKT_FRAGMENT))
