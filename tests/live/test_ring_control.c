@@ -99,8 +99,11 @@ static void t_defaults(void **state)
 	memset(&c, 0x5a, sizeof(c));
 	rs_ring_config_default(&c);
 	assert_null(c.ifname);
-	assert_int_equal(c.block_size, 1u << 20);
-	assert_int_equal(c.block_nr, 64);
+	/* 64 MiB in 256 KiB blocks: a 64 KiB frame fits a block, and 256
+	 * blocks x 10 ms timeout survive a 2.5 s stall at light rates. */
+	assert_int_equal(c.block_size, 256u << 10);
+	assert_int_equal(c.block_nr, 256);
+	assert_int_equal((uint64_t)c.block_size * c.block_nr, 64u << 20);
 	assert_int_equal(c.block_timeout_ms, 10);
 	assert_int_equal(c.snaplen, 0);
 	assert_int_equal(c.fanout_mode, RS_FANOUT_HASH);
