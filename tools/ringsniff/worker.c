@@ -46,14 +46,14 @@ void rs_worker_frame(struct rs_worker *w, const struct rs_frame *fr)
 {
 	if (w->app->shard_files && !frame_is_mine(w, fr))
 		return;
-	w->frames++;
+	RS_STAT_INC(w->frames);
 	if (w->fset) {
 		/* A link type the expression cannot apply to drops its frames
 		 * (the set compiles it once and remembers the failure). */
 		const struct rs_filter *f;
 		if (rs_filter_set_get(w->fset, fr->linktype, &f, NULL, 0) < 0 ||
 		    !rs_filter_match(f, fr->data, fr->caplen, fr->wirelen)) {
-			w->filtered++;
+			RS_STAT_INC(w->filtered);
 			return;
 		}
 	}
