@@ -268,13 +268,37 @@ int rs_file_open_mem(struct rs_file **out, const char *name,
 	return open_finish(out, f, 0, err, errlen);
 }
 
+/* The mapped pages the reader has left behind are given back to the kernel
+ * every DROP_BEHIND bytes, so that reading a big file does not keep it all
+ * resident in this process (RSS = file size): MADV_DONTNEED on a private,
+ * never written file mapping only unmaps the pages, and touching one again
+ * (a frame returned earlier) faults the same bytes back in from the file,
+ * so frames stay valid.  DROP_KEEP bytes behind the reader (more than a
+ * record can be) stay mapped: the frame just returned is in use. */
+#define DROP_BEHIND (8u << 20)
+#define DROP_KEEP (1u << 20)
+
+static void drop_behind(struct rs_file *f)
+{
+	uint64_t end = (f->pos - DROP_KEEP) & ~(uint64_t)0xfffff;
+
+	if (end > f->dropped && end <= f->maplen) {
+		(void)madvise((uint8_t *)f->map + f->dropped,
+			      (size_t)(end - f->dropped), MADV_DONTNEED);
+		f->dropped = end;
+	}
+}
+
 int rs_file_next(struct rs_file *f, struct rs_frame *fr)
 {
+	int rc;
+
 	if (f->err)
 		return f->err;
-	if (f->fmt == RS_FMT_PCAP)
-		return rs_pcap_next(f, fr);
-	return rs_ng_next(f, fr);
+	rc = f->fmt == RS_FMT_PCAP ? rs_pcap_next(f, fr) : rs_ng_next(f, fr);
+	if (rc == 1 && f->map && f->pos - f->dropped >= DROP_BEHIND)
+		drop_behind(f);
+	return rc;
 }
 
 int rs_file_remap(struct rs_file *f)
