@@ -10,6 +10,7 @@ RINGSNIFF=${1:?path to ringsniff}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/make_capture.sh"
+. "$here/../lib/http_traffic.sh"
 for t in tcpdump nginx curl ab wrk python3 nft; do
 	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
 done
@@ -19,26 +20,8 @@ rs_on_exit "rm -rf $work"
 rs_www_fill "$work"
 rs_nginx_start "$work"
 u="http://$RS_IP_SRV"
-head -c 20000 /dev/urandom | base64 >"$work/body.txt"
 
-traffic() {
-	rs_in_cli curl -s -o /dev/null -o /dev/null -o /dev/null \
-		"$u/index.html" "$u/1k.txt?a=1&b=%20x" "$u/64k.bin"
-	rs_in_cli curl -s -o /dev/null -I "$u/1k.txt"
-	rs_in_cli curl -s -o /dev/null -d "field=value&other=1" "$u/echo"
-	rs_in_cli curl -s -o /dev/null --data-binary "@$work/body.txt" "$u/echo?big=1"
-	rs_in_cli curl -s -o /dev/null -H "Transfer-Encoding: chunked" \
-		--data-binary "@$work/body.txt" "$u/echo?chunked-request=1"
-	rs_in_cli curl -s -o /dev/null --compressed "$u/chunked/page.txt"
-	rs_in_cli curl -s -o /dev/null "$u/missing-page"
-	rs_in_cli curl -s -o /dev/null -A $'odd-agent \xff\xfe "quoted"' "$u/index.html?ua=odd"
-	rs_in_cli ab -q -k -n 150 -c 3 "$u/1k.txt" >/dev/null
-	rs_in_cli ab -q -n 30 -c 2 -p "$work/body.txt" -T text/plain "$u/echo?ab=post" >/dev/null
-	rs_in_cli ab -q -k -i -n 20 -c 1 "$u/64k.bin" >/dev/null
-	rs_in_cli wrk -t1 -c4 -d1s "$u/index.html?wrk=1" >/dev/null
-	got=$(rs_in_cli python3 "$here/pipeline_client.py" "$RS_IP_SRV" 80 12)
-	[ "$got" = 12 ] || echo "warning: pipelining client got $got responses"
-}
+traffic() { rs_http_mix 1; }
 
 # method uri status, sorted, from nginx and from ringsniff's log.
 compare() {  # name capture
@@ -79,12 +62,7 @@ python3 - "$work/clean.json" <<-'PY' || fail=1
 # Random loss in both directions: 3% of each side's outgoing packets.  The
 # capture (server side) then holds the retransmissions that repaired it.
 : >"$work/access.log"
-for ns in "$RS_NS_SRV" "$RS_NS_CLI"; do
-	ip netns exec "$ns" nft add table inet rsloss
-	ip netns exec "$ns" nft add chain inet rsloss out '{ type filter hook output priority 0; }'
-	ip netns exec "$ns" nft add rule inet rsloss out tcp dport 80 numgen random mod 100 '<' 3 drop
-	ip netns exec "$ns" nft add rule inet rsloss out tcp sport 80 numgen random mod 100 '<' 3 drop
-done
+rs_tcp_loss 3
 rs_capture_start "$work/loss.pcap"
 traffic
 rs_capture_stop

@@ -9,6 +9,7 @@ DUMP=${2:?stream_dump}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/make_capture.sh"
+. "$here/../lib/http_traffic.sh"
 for t in tshark tcpdump nginx curl ab nft; do
 	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
 done
@@ -42,11 +43,7 @@ traffic
 rs_capture_stop
 check clean "$work/clean.pcap" || fail=1
 
-for ns in "$RS_NS_SRV" "$RS_NS_CLI"; do
-	ip netns exec "$ns" nft add table inet rsloss
-	ip netns exec "$ns" nft add chain inet rsloss out '{ type filter hook output priority 0; }'
-	ip netns exec "$ns" nft add rule inet rsloss out meta l4proto tcp numgen random mod 100 '<' 3 drop
-done
+rs_tcp_loss 3
 rs_capture_start "$work/loss.pcap"
 traffic
 rs_capture_stop
