@@ -289,7 +289,11 @@ void rs_flow_table_free(struct rs_flow_table *t)
 	 * walk visits every bucket: skip it when the count says empty.) */
 	if (atomic_load(&t->count) == 0)
 		goto destroy;
-	cds_lfht_for_each_entry(t->ht, &iter, f, node) {
+	/* Not cds_lfht_for_each_entry: it applies container_of to the NULL
+	 * that ends the walk (UB that clang's UBSan reports). */
+	struct cds_lfht_node *node;
+	cds_lfht_for_each(t->ht, &iter, node) {
+		f = caa_container_of(node, struct rs_flow, node);
 		if (cds_lfht_del(t->ht, &f->node) == 0) {
 			rs_tcp_free_segs(t, f);
 			free(f);
