@@ -213,8 +213,13 @@ static int ooo_insert(struct rs_flow_worker *w, struct rs_flow *f, int dir,
 	uint32_t end = seq + len, cur = seq, need = 0, done = 0;
 	struct rs_seg **pp, *g, *n;
 
-	/* Pass 1: how many bytes are new; compare the others. */
-	for (g = s->head; g && SEQ_LT(g->seq, end); g = g->next) {
+	/* Pass 1: how many bytes are new; compare the others.  Behind a hole
+	 * segments usually come in order, past everything buffered: then all
+	 * are new, and walking the list for each would be quadratic (a
+	 * megabyte of 1-byte segments took an hour). */
+	g = s->tail && SEQ_GEQ(seq, s->tail->seq + s->tail->len) ? NULL
+								  : s->head;
+	for (; g && SEQ_LT(g->seq, end); g = g->next) {
 		uint32_t gend = g->seq + g->len, oend;
 
 		if (SEQ_LEQ(gend, cur))
