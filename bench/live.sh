@@ -49,10 +49,11 @@ rx_b=$(bench_ifstat "$RS_NS_SRV" "$RS_IF_SRV" rx_packets)
 [ "$rx_a" = "$rx_b" ] || bench_log "WARNING: the bench link is not silent ($((rx_b - rx_a)) frames/s)"
 
 # Sets cmd (the tool's command line), ready_re / ready_f (what it prints
-# once its socket is open, and where) and grace (seconds to let it exit).
+# once its socket is open, and where) and grace (seconds it gets to exit
+# after SIGTERM; tshark, far behind, is then killed: what it printed counts).
 tool_setup() {  # TOOL PREFIX
 	local d=$2
-	grace=5
+	grace=${BENCH_GRACE:-5}
 	ready_f=$d.err
 	case $1 in
 	ringsniff)
@@ -83,8 +84,7 @@ tool_setup() {  # TOOL PREFIX
 		# dumpcap's temporary file goes to TMPDIR: ours, removed with it.
 		cmd=(env TMPDIR="$w/tmp" tshark -i "$RS_IF_SRV" -Y http.request
 			-T fields -e http.request.method -e http.request.uri)
-		ready_re='Capturing on'
-		grace=10 ;;
+		ready_re='Capturing on' ;;
 	seed)
 		cmd=("$BENCH_PY" "$here/seed_sniffer.py" -i "$RS_IF_SRV"
 			--stats-json "$d.json")

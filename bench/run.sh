@@ -68,7 +68,7 @@ else
 	export BENCH_RUNS=${runs:-3} BENCH_RATES=${BENCH_RATES:-"50000 100000 200000 top"}
 	export BENCH_LIVE_SECS=${BENCH_LIVE_SECS:-10} BENCH_PROF_PKTS=${BENCH_PROF_PKTS:-20000}
 	export BENCH_HEAD_PKTS=${BENCH_HEAD_PKTS:-100000}
-	small_s=8 mixed_s=3 live_pkts=200000
+	small_s=8 mixed_s=6 live_pkts=200000
 	out=${out:-$here/RESULTS.md}
 	plots=$(dirname "$out")/plots
 	[ "$out" = "$here/RESULTS.md" ] && plots=$here/plots
@@ -170,7 +170,7 @@ meta = {
     "nproc": os.cpu_count(), "cpu": cpu, "mem_mib": mem, "kernel": os.uname().release,
     "load_start": "$load_start", "load_end": open("/proc/loadavg").read().split()[:3],
     "elapsed_s": $SECONDS - $start_s,
-    "live_secs": int("$BENCH_LIVE_SECS"), "rates": "$BENCH_RATES",
+    "live_secs": int("$BENCH_LIVE_SECS"), "rates": "$BENCH_RATES", "grace_s": int("${BENCH_GRACE:-5}"),
     "head_pkts": int("$BENCH_HEAD_PKTS"), "prof_pkts": int("$BENCH_PROF_PKTS"),
     "versions": [v for v in os.environ["META_VERSIONS"].splitlines() if v],
     "captures": {
@@ -197,6 +197,12 @@ for f in "$pd"/live_loss_*.dat; do
 	c=${f##*/live_loss_}; c=${c%.dat}
 	gnuplot -e "loss='$f'; http='$pd/live_http_$c.dat'; n=$(ncols "$f"); out='$plots/live_$c.png'; title='Live capture of replayed traffic ($c), median of $BENCH_RUNS runs'" \
 		"$here/plot/live.gp"
+done
+for f in "$pd"/live_top_*.dat; do
+	[ -s "$f" ] || continue
+	c=${f##*/live_top_}; c=${c%.dat}
+	gnuplot -e "dat='$f'; out='$plots/live_top_$c.png'; title='Generator maximum with each tool capturing ($c), median of $BENCH_RUNS runs'" \
+		"$here/plot/live_top.gp"
 done
 if [ -f "$pd/file_pps.dat" ]; then
 	gnuplot -e "dat='$pd/file_pps.dat'; n=$(ncols "$pd/file_pps.dat"); out='$plots/file.png'; title='Reading captures from the page cache, median of $BENCH_RUNS runs'" \

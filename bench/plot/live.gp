@@ -1,10 +1,10 @@
 # live.gp - live drop rate plot: frames lost and HTTP requests found, by rate.
 # gnuplot -e "loss='live_loss_X.dat'; http='live_http_X.dat'; n=6; out='live.png'; title='...'" live.gp
-set terminal pngcairo size 960,380 font "sans,9"
+set terminal pngcairo size 960,420 font "sans,9"
 set output out
 set multiplot layout 1,2 title title
 set style data linespoints
-set key top left font "sans,8" samplen 2
+set key below horizontal maxrows 2 font "sans,8" samplen 2
 set grid ytics
 set xtics nomirror
 set ylabel "frames lost (% of frames on the link)"
