@@ -231,7 +231,8 @@ static void line_end(struct rs_outbuf *b, struct line *l)
 {
 	put(l, "\n", 1);
 	b->len = (size_t)(l->p - b->buf);
-	b->sink->lines++;
+	/* Every worker's lines count in the one sink, outside its lock. */
+	__atomic_fetch_add(&b->sink->lines, 1, __ATOMIC_RELAXED);
 	/* stdout is for people watching: do not sit on their lines. */
 	if (b->sink->is_stdout)
 		rs_outbuf_flush(b);
