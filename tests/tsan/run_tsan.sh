@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run_tsan.sh - the concurrent parts of ringsniff under ThreadSanitizer: the
 # shared flow table (test_flow_mt), the reporter reading counters while
-# workers write them, and the shutdown of live workers (SIGTERM, and the
-# interface vanishing), in the real binary.  Fails on any TSan report.
+# workers write them, the shutdown of live workers (SIGTERM, and the
+# interface vanishing) and the --replay thread, in the real binary.  Fails
+# on any TSan report.
 #
 #   run_tsan.sh SRCDIR BUILDROOT SANITIZE
 #
@@ -160,6 +161,18 @@ if start_live live_term; then
 	# What the live run wrote (-w), read back with two workers.
 	phase "file, recorded live"
 	run_file file_recorded "$work/live_term.pcap"
+	# Requests sent again to nginx (--replay: per-worker queues, the replay
+	# thread, its report read by the main thread).  Generated ones: those
+	# recorded above went to the target itself, which replay skips.
+	phase "file, --replay"
+	"$bdir/tests/bounds/gen_traffic" flows "$work/replay.pcap" 2000 close
+	ip netns exec "$RS_NS_CLI" "${RUN[@]}" "$RS" -r "$work/replay.pcap" -T 2 \
+		--stats-interval 0.05 --replay "$RS_IP_SRV:80" \
+		--summary-json "$work/replay.json" >"$work/replay.out" 2>&1 ||
+		{ echo "FAIL replay: exit $?: $(tail -3 "$work/replay.out")"; fail=1; }
+	python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["replay_sent"] > 0, s' \
+		"$work/replay.json" || { echo "FAIL replay: nothing sent"; fail=1; }
+	reports replay
 fi
 
 # 6. Live, and the interface goes away under the workers: they stop on
