@@ -53,7 +53,8 @@ buckets() {  # max_flows -> index buckets (reassembly/flow.c: pow2, 1024 .. 2^22
 }
 
 fail=0
-table=()
+names=() rows=()
+mkdir "$work/sums"
 # run NAME BOUND_KB TIMEOUT_S FILE ringsniff-args...: sets peak_kb, secs, $work/NAME.json
 run() {
 	local name=$1 bound=$2 tmo=$3 file=$4; shift 4
@@ -78,7 +79,8 @@ run() {
 		fail=1
 	fi
 	echo "$name: peak RSS $peak_kb KiB (bound $bound KiB), ${secs}s"
-	table+=("| $name | \`$*\` | $peak_kb | $bound | $secs | $verdict |")
+	names+=("$name")
+	rows+=("| $name | \`${*:-(defaults)}\` | $peak_kb | $bound | $secs | $verdict |")
 }
 
 # counters NAME python-assertions...: the summary is `s`, flow log lines
@@ -99,7 +101,9 @@ counters() {
 	        "flows_refused", "tcp_gaps", "tcp_gap_bytes", "tcp_ooo_bytes",
 	        "tcp_ooo_dropped", "http_transactions", "http_truncated",
 	        "http_parse_errors", "http_not_http", "alloc_failures")
-	print("  " + ", ".join(f"{k} {s[k]}" for k in keys if s.get(k)))
+	line = ", ".join(f"{k} {s[k]}" for k in keys if s.get(k))
+	print("  " + line)
+	open(sys.argv[1].rsplit("/", 1)[0] + "/sums/" + name, "w").write(line)
 	sys.exit(bad)
 	PY
 }
@@ -200,9 +204,11 @@ counters huge_uri \
 
 if [ -n "${RS_BOUNDS_TABLE:-}" ]; then
 	{
-		echo "| case | options | peak RSS KiB | bound KiB | seconds | |"
-		echo "| --- | --- | --- | --- | --- | --- |"
-		printf '%s\n' "${table[@]}"
+		echo "| case | options | peak RSS KiB | bound KiB | seconds | | counters |"
+		echo "| --- | --- | --- | --- | --- | --- | --- |"
+		for i in "${!names[@]}"; do
+			echo "${rows[i]} $(cat "$work/sums/${names[i]}" 2>/dev/null) |"
+		done
 	} >>"$RS_BOUNDS_TABLE"
 fi
 exit $fail
