@@ -172,9 +172,9 @@ def live_section(rows, oracle, meta, plotdir):
                     if r["status"] != "ok":
                         st[r["status"]] += 1
                 if st.get("killed"):
+                    g = meta.get("seed_grace_s" if tool == "seed" else "grace_s", "?")
                     notes.append("still working through its backlog %s s after SIGTERM: "
-                                 "killed in %d/%d runs" % (meta.get("grace_s", "?"),
-                                                           st["killed"], len(rs)))
+                                 "killed in %d/%d runs" % (g, st["killed"], len(rs)))
                 if st.get("nostart"):
                     notes.append("did not start in %d runs" % st["nostart"])
                 if tool == "tshark":
@@ -267,8 +267,8 @@ def file_section(rows, oracle, meta, plotdir):
         "bytes) and ns per packet; **CPU ns/pkt** is user+sys per packet, steadier than wall "
         "time on this shared machine. tshark and the seed sniffer read the first %s packets of "
         "the capture (`*.head.pcap`) so a run stays within seconds; their per-packet figures are "
-        "net of startup (a 1-packet file's run is subtracted). Peak RSS of ringsniff includes the "
-        "capture file, which it maps (once per worker with -T 2).\n"
+        "net of startup (a 1-packet file's run is subtracted). ringsniff maps the capture file: its "
+        "peak RSS counts the mapped pages still resident (once per worker with -T 2).\n"
         % (meta.get("runs", "?"), fmt(meta.get("head_pkts"))))
     plot = {}
     tools_present = []

@@ -171,6 +171,7 @@ meta = {
     "load_start": "$load_start", "load_end": open("/proc/loadavg").read().split()[:3],
     "elapsed_s": $SECONDS - $start_s,
     "live_secs": int("$BENCH_LIVE_SECS"), "rates": "$BENCH_RATES", "grace_s": int("${BENCH_GRACE:-5}"),
+    "seed_grace_s": int("${BENCH_SEED_GRACE:-60}"),
     "head_pkts": int("$BENCH_HEAD_PKTS"), "prof_pkts": int("$BENCH_PROF_PKTS"),
     "versions": [v for v in os.environ["META_VERSIONS"].splitlines() if v],
     "captures": {
