@@ -36,6 +36,16 @@ static void add_u64s(void *dst, const void *src, size_t size)
 	_Static_assert(sizeof(*(dst)) % sizeof(uint64_t) == 0, "u64 only"); \
 	add_u64s((dst), (src), sizeof(*(dst))); } while (0)
 
+void rs_worker_flow_stats(struct rs_worker *w, struct rs_flow_stats *acc)
+{
+	pthread_mutex_lock(&w->stats_lock);
+	const struct rs_flow_stats *fs =
+		atomic_load_explicit(&w->fstats, memory_order_acquire);
+	if (fs)
+		ADD_STATS(acc, fs);
+	pthread_mutex_unlock(&w->stats_lock);
+}
+
 void rs_totals_collect(struct rs_app *app, struct rs_totals *t)
 {
 	memset(t, 0, sizeof *t);
@@ -45,10 +55,7 @@ void rs_totals_collect(struct rs_app *app, struct rs_totals *t)
 		ADD_STATS(&t->h, &w->http.stats);
 		t->frames += __atomic_load_n(&w->frames, __ATOMIC_RELAXED);
 		t->filtered += __atomic_load_n(&w->filtered, __ATOMIC_RELAXED);
-		const struct rs_flow_stats *fs =
-			atomic_load_explicit(&w->fstats, memory_order_acquire);
-		if (fs)
-			ADD_STATS(&t->f, fs);
+		rs_worker_flow_stats(w, &t->f);
 		if (w->ring) {
 			struct rs_ring_stats rsx;
 			if (rs_ring_stats(w->ring, &rsx) == 0) {
@@ -113,16 +120,17 @@ void rs_report_line(struct rs_app *app, const struct rs_totals *now,
 	if (app->opts.verbose) {
 		for (unsigned i = 0; i < app->nworkers; i++) {
 			struct rs_worker *w = &app->workers[i];
-			const struct rs_flow_stats *fs = atomic_load_explicit(
-				&w->fstats, memory_order_acquire);
+			struct rs_flow_stats fs;
+			memset(&fs, 0, sizeof fs);
+			rs_worker_flow_stats(w, &fs);
 			fprintf(fp, "    worker %u (cpu %d): %" PRIu64 " packets, %"
 				PRIu64 " flows active, %" PRIu64
 				" http requests, %" PRIu64 " wrong-worker\n",
 				i, w->cpu,
 				__atomic_load_n(&w->dstats.packets, __ATOMIC_RELAXED),
-				fs ? __atomic_load_n(&fs->flows_active, __ATOMIC_RELAXED) : 0,
+				fs.flows_active,
 				__atomic_load_n(&w->http.stats.requests, __ATOMIC_RELAXED),
-				fs ? __atomic_load_n(&fs->wrong_worker, __ATOMIC_RELAXED) : 0);
+				fs.wrong_worker);
 		}
 	}
 }

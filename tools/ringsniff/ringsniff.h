@@ -83,9 +83,12 @@ struct rs_worker {
 	int cpu;                            /* pinned CPU, -1 = none */
 	struct rs_app *app;
 	struct rs_flow_worker *fw;
-	/* fw's counters while it runs, fstats_final after; NULL before. */
+	/* fw's counters while it runs, fstats_final after; NULL before.  The
+	 * reporter dereferences it only under stats_lock, which the worker
+	 * takes once, to swap it before fw (and its counters) is freed. */
 	_Atomic(const struct rs_flow_stats *) fstats;
 	struct rs_flow_stats fstats_final;
+	pthread_mutex_t stats_lock;
 	struct rs_ring *ring;
 	struct rs_file *file;               /* files: this worker's own handle */
 	struct rs_filter_set *fset;         /* user-space filter, or NULL */
@@ -171,6 +174,8 @@ void rs_workers_fini(struct rs_app *app);
 int rs_worker_start_flows(struct rs_worker *w);
 void rs_worker_stop_flows(struct rs_worker *w, uint64_t now_ns);
 void rs_worker_frame(struct rs_worker *w, const struct rs_frame *fr);
+/* Reporter: add w's flow counters to *acc (nothing before it started). */
+void rs_worker_flow_stats(struct rs_worker *w, struct rs_flow_stats *acc);
 int rs_run_file(struct rs_app *app);
 int rs_run_live(struct rs_app *app);
 int rs_run_watch(struct rs_app *app);

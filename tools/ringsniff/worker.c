@@ -122,6 +122,7 @@ int rs_workers_init(struct rs_app *app, unsigned n)
 		w->id = i;
 		w->cpu = -1;
 		w->app = app;
+		pthread_mutex_init(&w->stats_lock, NULL);
 		int rc = 0;
 		if (rs_user_filter_needed(app))
 			rc = rs_filter_set_new(&w->fset, app->opts.filter_expr,
@@ -148,6 +149,7 @@ void rs_workers_fini(struct rs_app *app)
 		rs_outbuf_fini(&w->http_out);
 		rs_outbuf_fini(&w->flow_out);
 		rs_http_layer_fini(&w->http);
+		pthread_mutex_destroy(&w->stats_lock);
 		if (w->fset)
 			rs_filter_set_free(w->fset);
 		if (w->ring)
@@ -177,10 +179,13 @@ void rs_worker_stop_flows(struct rs_worker *w, uint64_t now_ns)
 	if (!w->fw)
 		return;
 	rs_flow_flush(w->fw, now_ns, RS_END_SHUTDOWN);
-	/* The counters must outlive the flow worker for the final report;
-	 * the reporter may be reading them, so swap the pointer atomically. */
+	/* The counters must outlive the flow worker for the final report, and
+	 * the reporter may be reading them: swap under the lock it reads with,
+	 * so no reader holds the old pointer when fw is freed below. */
+	pthread_mutex_lock(&w->stats_lock);
 	w->fstats_final = *rs_flow_worker_stats(w->fw);
 	atomic_store_explicit(&w->fstats, &w->fstats_final, memory_order_release);
+	pthread_mutex_unlock(&w->stats_lock);
 	rs_flow_worker_free(w->fw);
 	w->fw = NULL;
 }
