@@ -2,8 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include <stdarg.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -129,22 +127,25 @@ static void put(struct line *l, const char *s, size_t n)
 	l->p += n;
 }
 
+/* String literals, their length known at compile time. */
+#define PUTL(l, lit) put((l), (lit), sizeof(lit) - 1)
+
 static void puts_(struct line *l, const char *s)
 {
 	put(l, s, strlen(s));
 }
 
-static void putf(struct line *l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void putf(struct line *l, const char *fmt, ...)
+/* Decimal by hand: a log line holds a dozen numbers, and printf's format
+ * interpretation cost more than the rest of the line together. */
+static void put_u64(struct line *l, uint64_t v)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(l->p, (size_t)(l->end - l->p), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		l->p += (size_t)n < (size_t)(l->end - l->p) ? (size_t)n
-							     : (size_t)(l->end - l->p);
+	char b[20];
+	size_t i = sizeof b;
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(l, b + i, sizeof b - i);
 }
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one.
@@ -182,6 +183,17 @@ static void put_jstr(struct line *l, const char *str, size_t n)
 	const uint8_t *s = (const uint8_t *)str;
 	put(l, "\"", 1);
 	for (size_t i = 0; i < n;) {
+		/* Runs of printable ASCII (nearly every byte of real HTTP) go in
+		 * one copy; only the rest is looked at byte by byte. */
+		size_t j = i;
+		while (j < n && s[j] >= 0x20 && s[j] < 0x80 && s[j] != '"' && s[j] != '\\')
+			j++;
+		if (j > i) {
+			put(l, (const char *)s + i, j - i);
+			i = j;
+			if (i == n)
+				break;
+		}
 		uint8_t c = s[i];
 		size_t k = c >= 0x20 && c != '"' && c != '\\' ? utf8_len(s + i, n - i) : 0;
 		if (k) {
@@ -206,18 +218,51 @@ static void put_jstr(struct line *l, const char *str, size_t n)
 	put(l, "\"", 1);
 }
 
-static void put_ts(struct line *l, const char *key, uint64_t ns)
+/* "key": with the key a literal that already holds quotes and colon. */
+static void put_ts(struct line *l, uint64_t ns)
 {
-	putf(l, "\"%s\":%" PRIu64 ".%06" PRIu64, key, ns / 1000000000u,
-	     (ns % 1000000000u) / 1000u);
+	uint64_t us = (ns % 1000000000u) / 1000u;
+	char frac[7] = {'.'};
+	for (int i = 6; i >= 1; i--, us /= 10)
+		frac[i] = (char)('0' + us % 10);
+	put_u64(l, ns / 1000000000u);
+	put(l, frac, sizeof frac);
 }
 
-static void put_addr(struct line *l, const char *key, const uint8_t *a,
-		     uint8_t alen)
+static void put_addr(struct line *l, const uint8_t *a, uint8_t alen)
 {
-	char buf[64];
-	rs_addr_str(a, alen, buf, sizeof buf);
-	putf(l, "\"%s\":\"%s\"", key, buf);
+	put(l, "\"", 1);
+	if (alen == 4) {
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				put(l, ".", 1);
+			put_u64(l, a[i]);
+		}
+	} else {
+		char buf[64];
+		puts_(l, rs_addr_str(a, alen, buf, sizeof buf));
+	}
+	put(l, "\"", 1);
+}
+
+/* JSON array of the names of the bits set in flags. */
+static void put_flags(struct line *l, uint32_t flags,
+		      const char *(*name_of)(unsigned bit))
+{
+	bool first = true;
+	put(l, "[", 1);
+	for (unsigned bit = 0; bit < 32; bit++) {
+		const char *name;
+		if (!(flags & (1u << bit)) || !(name = name_of(bit)))
+			continue;
+		if (!first)
+			put(l, ",", 1);
+		put(l, "\"", 1);
+		puts_(l, name);
+		put(l, "\"", 1);
+		first = false;
+	}
+	put(l, "]", 1);
 }
 
 static struct line line_begin(struct rs_outbuf *b)
@@ -238,53 +283,57 @@ static void line_end(struct rs_outbuf *b, struct line *l)
 		rs_outbuf_flush(b);
 }
 
+/* A string field, or null when empty. */
+static void put_jstr_or_null(struct line *l, const char *s, size_t n)
+{
+	if (n)
+		put_jstr(l, s, n);
+	else
+		PUTL(l, "null");
+}
+
 void rs_log_http(struct rs_outbuf *b, const struct rs_flow_info *f,
 		 const struct rs_http_txn *t)
 {
 	if (!b->sink)
 		return;
 	struct line l = line_begin(b);
-	put(&l, "{", 1);
-	put_ts(&l, "ts", t->ts_ns);
-	put(&l, ",", 1);
-	put_addr(&l, "src_ip", f->cli_addr, f->addr_len);
-	putf(&l, ",\"src_port\":%u,", f->cli_port);
-	put_addr(&l, "dst_ip", f->srv_addr, f->addr_len);
-	putf(&l, ",\"dst_port\":%u,\"method\":", f->srv_port);
+	PUTL(&l, "{\"ts\":");
+	put_ts(&l, t->ts_ns);
+	PUTL(&l, ",\"src_ip\":");
+	put_addr(&l, f->cli_addr, f->addr_len);
+	PUTL(&l, ",\"src_port\":");
+	put_u64(&l, f->cli_port);
+	PUTL(&l, ",\"dst_ip\":");
+	put_addr(&l, f->srv_addr, f->addr_len);
+	PUTL(&l, ",\"dst_port\":");
+	put_u64(&l, f->srv_port);
+	PUTL(&l, ",\"method\":");
 	put_jstr(&l, t->method, t->method_len);
-	puts_(&l, ",\"uri\":");
+	PUTL(&l, ",\"uri\":");
 	put_jstr(&l, t->uri, t->uri_len);
-	puts_(&l, ",\"host\":");
-	if (t->host_len)
-		put_jstr(&l, t->host, t->host_len);
-	else
-		puts_(&l, "null");
-	puts_(&l, ",\"version\":");
+	PUTL(&l, ",\"host\":");
+	put_jstr_or_null(&l, t->host, t->host_len);
+	PUTL(&l, ",\"version\":");
 	put_jstr(&l, t->version, t->version_len);
-	puts_(&l, ",\"user_agent\":");
-	if (t->ua_len)
-		put_jstr(&l, t->user_agent, t->ua_len);
-	else
-		puts_(&l, "null");
-	putf(&l, ",\"req_body_len\":%" PRIu64 ",\"status\":", t->req_body_len);
+	PUTL(&l, ",\"user_agent\":");
+	put_jstr_or_null(&l, t->user_agent, t->ua_len);
+	PUTL(&l, ",\"req_body_len\":");
+	put_u64(&l, t->req_body_len);
+	PUTL(&l, ",\"status\":");
 	if (t->status >= 0)
-		putf(&l, "%d", t->status);
+		put_u64(&l, (uint64_t)t->status);
 	else
-		puts_(&l, "null");
-	putf(&l, ",\"resp_body_len\":%" PRIu64 ",\"flags\":[", t->resp_body_len);
-	bool first = true;
-	for (unsigned bit = 0; bit < 32; bit++) {
-		const char *name;
-		if (!(t->flags & (1u << bit)) || !(name = rs_http_flag_name(bit)))
-			continue;
-		putf(&l, "%s\"%s\"", first ? "" : ",", name);
-		first = false;
-	}
-	puts_(&l, "]}");
+		PUTL(&l, "null");
+	PUTL(&l, ",\"resp_body_len\":");
+	put_u64(&l, t->resp_body_len);
+	PUTL(&l, ",\"flags\":");
+	put_flags(&l, t->flags, rs_http_flag_name);
+	PUTL(&l, "}");
 	line_end(b, &l);
 }
 
-static const char *proto_name(uint8_t p, char *buf, size_t len)
+static const char *proto_name(uint8_t p)
 {
 	switch (p) {
 	case IPPROTO_TCP: return "tcp";
@@ -294,48 +343,66 @@ static const char *proto_name(uint8_t p, char *buf, size_t len)
 	case IPPROTO_SCTP: return "sctp";
 	case IPPROTO_GRE: return "gre";
 	case IPPROTO_ESP: return "esp";
-	default: snprintf(buf, len, "%u", p); return buf;
+	default: return NULL;   /* logged as its number */
 	}
 }
 
-static const struct { uint32_t bit; const char *name; } flow_flags[] = {
-	{RS_FLOW_MIDSTREAM, "midstream"},
-	{RS_FLOW_GAP, "gap"},
-	{RS_FLOW_OOO_CAPPED, "ooo_capped"},
-	{RS_FLOW_OVERLAP_DIFF, "overlap_mismatch"},
-};
+/* The flow flags a log reader cares about; the handshake bits are not. */
+static const char *flow_flag_name(unsigned bit)
+{
+	switch (1u << bit) {
+	case RS_FLOW_MIDSTREAM: return "midstream";
+	case RS_FLOW_GAP: return "gap";
+	case RS_FLOW_OOO_CAPPED: return "ooo_capped";
+	case RS_FLOW_OVERLAP_DIFF: return "overlap_mismatch";
+	default: return NULL;
+	}
+}
 
 void rs_log_flow(struct rs_outbuf *b, const struct rs_flow_info *f,
 		 enum rs_flow_end_reason why)
 {
 	if (!b->sink)
 		return;
-	char pbuf[8];
 	struct line l = line_begin(b);
-	putf(&l, "{\"proto\":\"%s\",", proto_name(f->proto, pbuf, sizeof pbuf));
-	put_addr(&l, "src_ip", f->cli_addr, f->addr_len);
-	putf(&l, ",\"src_port\":%u,", f->cli_port);
-	put_addr(&l, "dst_ip", f->srv_addr, f->addr_len);
-	putf(&l, ",\"dst_port\":%u,", f->srv_port);
-	if (f->vlan)
-		putf(&l, "\"vlan\":%u,", f->vlan);
-	put_ts(&l, "first_ts", f->first_ts_ns);
-	put(&l, ",", 1);
-	put_ts(&l, "last_ts", f->last_ts_ns);
-	putf(&l, ",\"pkts_to_server\":%" PRIu64 ",\"pkts_to_client\":%" PRIu64
-		 ",\"bytes_to_server\":%" PRIu64 ",\"bytes_to_client\":%" PRIu64,
-	     f->pkts[0], f->pkts[1], f->bytes[0], f->bytes[1]);
-	putf(&l, ",\"state\":\"%s\",\"end_reason\":\"%s\",\"gaps\":%" PRIu64
-		 ",\"flags\":[",
-	     f->state ? f->state : "unknown", rs_flow_end_reason_name(why),
-	     f->gaps);
-	bool first = true;
-	for (size_t i = 0; i < sizeof flow_flags / sizeof flow_flags[0]; i++) {
-		if (!(f->flags & flow_flags[i].bit))
-			continue;
-		putf(&l, "%s\"%s\"", first ? "" : ",", flow_flags[i].name);
-		first = false;
+	const char *proto = proto_name(f->proto);
+	PUTL(&l, "{\"proto\":\"");
+	if (proto)
+		puts_(&l, proto);
+	else
+		put_u64(&l, f->proto);
+	PUTL(&l, "\",\"src_ip\":");
+	put_addr(&l, f->cli_addr, f->addr_len);
+	PUTL(&l, ",\"src_port\":");
+	put_u64(&l, f->cli_port);
+	PUTL(&l, ",\"dst_ip\":");
+	put_addr(&l, f->srv_addr, f->addr_len);
+	PUTL(&l, ",\"dst_port\":");
+	put_u64(&l, f->srv_port);
+	if (f->vlan) {
+		PUTL(&l, ",\"vlan\":");
+		put_u64(&l, f->vlan);
 	}
-	puts_(&l, "]}");
+	PUTL(&l, ",\"first_ts\":");
+	put_ts(&l, f->first_ts_ns);
+	PUTL(&l, ",\"last_ts\":");
+	put_ts(&l, f->last_ts_ns);
+	PUTL(&l, ",\"pkts_to_server\":");
+	put_u64(&l, f->pkts[0]);
+	PUTL(&l, ",\"pkts_to_client\":");
+	put_u64(&l, f->pkts[1]);
+	PUTL(&l, ",\"bytes_to_server\":");
+	put_u64(&l, f->bytes[0]);
+	PUTL(&l, ",\"bytes_to_client\":");
+	put_u64(&l, f->bytes[1]);
+	PUTL(&l, ",\"state\":\"");
+	puts_(&l, f->state ? f->state : "unknown");
+	PUTL(&l, "\",\"end_reason\":\"");
+	puts_(&l, rs_flow_end_reason_name(why));
+	PUTL(&l, "\",\"gaps\":");
+	put_u64(&l, f->gaps);
+	PUTL(&l, ",\"flags\":");
+	put_flags(&l, f->flags, flow_flag_name);
+	PUTL(&l, "}");
 	line_end(b, &l);
 }
