@@ -64,7 +64,6 @@ for rate in "${RATES[@]}"; do
 done
 
 {
-	echo "<!-- bench:burst:begin -->"
 	echo "## Ring burst: workers stopped (SIGSTOP) for one second"
 	echo
 	echo "$(date -u +%F), commit $(git rev-parse --short HEAD), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r)."
@@ -84,17 +83,6 @@ done
 	echo "assumed: on a loaded machine a 1 s sleep can last longer. At top speed the drops also include"
 	echo "what the workers could not catch up with after the stop while new frames kept coming (see"
 	echo "\"Live drop rate\" for the rate they sustain without a stop). Larger bursts need --ring-mb."
-	echo "<!-- bench:burst:end -->"
 } >"$work/section.md"
-python3 - bench/RESULTS.md "$work/section.md" <<'PY'
-import re, sys
-path, section = sys.argv[1], open(sys.argv[2]).read()
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    text = "# ringsniff benchmark results\n"
-pat = re.compile(r"<!-- bench:burst:begin -->.*?<!-- bench:burst:end -->\n?", re.S)
-text = pat.sub(section, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section
-open(path, "w").write(text)
-PY
+python3 bench/results_section.py burst "$work/section.md"
 cat "$work/section.md"

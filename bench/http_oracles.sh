@@ -53,7 +53,6 @@ for loss in 0 3 10; do
 done
 
 {
-	echo "<!-- bench:http-oracles:begin -->"
 	echo "## HTTP requests found: ringsniff and tshark against nginx's access log"
 	echo
 	echo "$(date -u +%F), commit $(git rev-parse --short HEAD), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), kernel $(uname -r)."
@@ -76,17 +75,6 @@ done
 	      "them as http.request, ringsniff logged each one; the rest of tshark's misses (if any) are "
 	      "listed in the last column.")
 	PY
-	echo "<!-- bench:http-oracles:end -->"
 } >"$work/section.md"
-python3 - bench/RESULTS.md "$work/section.md" <<'PY'
-import re, sys
-path, section = sys.argv[1], open(sys.argv[2]).read()
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    text = "# ringsniff benchmark results\n"
-pat = re.compile(r"<!-- bench:http-oracles:begin -->.*?<!-- bench:http-oracles:end -->\n?", re.S)
-text = pat.sub(section, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section
-open(path, "w").write(text)
-PY
+python3 bench/results_section.py http-oracles "$work/section.md"
 cat "$work/section.md"

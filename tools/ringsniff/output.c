@@ -245,6 +245,19 @@ static void put_addr(struct line *l, const uint8_t *a, uint8_t alen)
 	put(l, "\"", 1);
 }
 
+/* ,"src_ip":..,"src_port":..,"dst_ip":..,"dst_port":.. (the client is src). */
+static void put_endpoints(struct line *l, const struct rs_flow_info *f)
+{
+	PUTL(l, ",\"src_ip\":");
+	put_addr(l, f->cli_addr, f->addr_len);
+	PUTL(l, ",\"src_port\":");
+	put_u64(l, f->cli_port);
+	PUTL(l, ",\"dst_ip\":");
+	put_addr(l, f->srv_addr, f->addr_len);
+	PUTL(l, ",\"dst_port\":");
+	put_u64(l, f->srv_port);
+}
+
 /* JSON array of the names of the bits set in flags. */
 static void put_flags(struct line *l, uint32_t flags,
 		      const char *(*name_of)(unsigned bit))
@@ -300,14 +313,7 @@ void rs_log_http(struct rs_outbuf *b, const struct rs_flow_info *f,
 	struct line l = line_begin(b);
 	PUTL(&l, "{\"ts\":");
 	put_ts(&l, t->ts_ns);
-	PUTL(&l, ",\"src_ip\":");
-	put_addr(&l, f->cli_addr, f->addr_len);
-	PUTL(&l, ",\"src_port\":");
-	put_u64(&l, f->cli_port);
-	PUTL(&l, ",\"dst_ip\":");
-	put_addr(&l, f->srv_addr, f->addr_len);
-	PUTL(&l, ",\"dst_port\":");
-	put_u64(&l, f->srv_port);
+	put_endpoints(&l, f);
 	PUTL(&l, ",\"method\":");
 	put_jstr(&l, t->method, t->method_len);
 	PUTL(&l, ",\"uri\":");
@@ -371,14 +377,8 @@ void rs_log_flow(struct rs_outbuf *b, const struct rs_flow_info *f,
 		puts_(&l, proto);
 	else
 		put_u64(&l, f->proto);
-	PUTL(&l, "\",\"src_ip\":");
-	put_addr(&l, f->cli_addr, f->addr_len);
-	PUTL(&l, ",\"src_port\":");
-	put_u64(&l, f->cli_port);
-	PUTL(&l, ",\"dst_ip\":");
-	put_addr(&l, f->srv_addr, f->addr_len);
-	PUTL(&l, ",\"dst_port\":");
-	put_u64(&l, f->srv_port);
+	PUTL(&l, "\"");
+	put_endpoints(&l, f);
 	if (f->vlan) {
 		PUTL(&l, ",\"vlan\":");
 		put_u64(&l, f->vlan);
