@@ -3,12 +3,16 @@
 # wrk and ab in the other, tcpdump on the server's veth (offloads off, so
 # every frame is one that could cross a wire).
 #
-#   bench/capture.sh OUTDIR SMALL_SECS MIXED_SECS
+#   bench/capture.sh OUTDIR SMALL_MB MIXED_MB
 #
-# OUTDIR/small.pcap  (a) small keep-alive GETs: wrk, 32 connections
+# OUTDIR/small.pcap  (a) small keep-alive GETs: wrk, 32 connections, 4 s
+#                    passes until the file holds SMALL_MB (at most 10 passes)
 # OUTDIR/mixed.pcap  (b) mixed sizes (35 B .. 1 MiB), POST bodies, chunked
-#                    responses over keep-alive (wrk + bench/mixed.lua), then
-#                    one connection per request: ab POSTs and ab GETs
+#                    responses over keep-alive (wrk + bench/mixed.lua, 3 s
+#                    passes until MIXED_MB), then one connection per
+#                    request: ab POSTs and ab GETs
+# (Sizes, not durations: how many requests wrk makes in a second depends on
+# what else this machine is doing, and ringsniff must read for >= 1 s.)
 # OUTDIR/NAME.reqframes  frame number of every HTTP request (tshark), the
 #                    oracle for "requests found"
 # OUTDIR/captures.txt    what ran, tcpdump's own drop count, sizes
@@ -16,7 +20,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$BENCH_ROOT/tests/lib/netns.sh"
-out=${1:?outdir} small_s=${2:?small seconds} mixed_s=${3:?mixed seconds}
+out=${1:?outdir} small_mb=${2:?small MB} mixed_mb=${3:?mixed MB}
 for t in tcpdump nginx wrk ab tshark capinfos; do
 	command -v "$t" >/dev/null || bench_die "$t missing"
 done
@@ -63,17 +67,26 @@ ua=(-H "User-Agent: Mozilla/5.0 (X11; Linux x86_64) ringsniff-bench/1"
 	-H "Accept: text/html,application/xhtml+xml,*/*;q=0.8"
 	-H "Accept-Language: en-US,en;q=0.5")
 
-bench_log "capture (a) small keep-alive GETs: wrk for ${small_s}s"
+until_size() {  # NAME MB command...: passes of command until NAME.pcap holds MB
+	local f=$out/$1.pcap min=$(($2 * 1000000)) i
+	shift 2
+	for ((i = 1; i <= 10; i++)); do
+		client "$@"
+		(($(stat -c %s "$f") >= min)) && return 0
+	done
+	bench_log "WARNING: $f is still under $((min / 1000000)) MB after 10 passes"
+}
+
+bench_log "capture (a) small keep-alive GETs: wrk until ${small_mb} MB"
 cap_start small
-client wrk -t 2 -c 32 -d "${small_s}s" "${ua[@]}" "$srv/index.html"
+until_size small "$small_mb" wrk -t 2 -c 32 -d 4s "${ua[@]}" "$srv/index.html"
 cap_stop small
 
-bench_log "capture (b) mixed sizes and POSTs: wrk for ${mixed_s}s, then ab"
+bench_log "capture (b) mixed sizes and POSTs: wrk until ${mixed_mb} MB, then ab"
 cap_start mixed
-client wrk -t 2 -c 16 -d "${mixed_s}s" "${ua[@]}" -s "$here/mixed.lua" "$srv/"
-client ab -q -n $((mixed_s * 300)) -c 8 -p "$out/post4k.bin" \
-	-T application/octet-stream "$srv/echo"
-client ab -q -n $((mixed_s * 300)) -c 8 -H "Accept-Encoding: identity" "$srv/1k.txt"
+until_size mixed "$mixed_mb" wrk -t 2 -c 16 -d 3s "${ua[@]}" -s "$here/mixed.lua" "$srv/"
+client ab -q -n 2000 -c 8 -p "$out/post4k.bin" -T application/octet-stream "$srv/echo"
+client ab -q -n 2000 -c 8 -H "Accept-Encoding: identity" "$srv/1k.txt"
 cap_stop mixed
 
 rs_cleanup

@@ -20,7 +20,7 @@
 #   --keep    keep the scratch directory (captures, raw outputs)
 # Environment: RINGSNIFF=BIN measures that binary instead of building
 # build-bench (release, -O3, with -g for callgrind's file attribution);
-# BENCH_TMPDIR (default /tmp) holds the scratch directory (about 1 GB).
+# BENCH_TMPDIR (default /tmp) holds the scratch directory (about 2 GB).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -59,7 +59,7 @@ if [ "$quick" = 1 ]; then
 	export BENCH_RUNS=${runs:-1} BENCH_RATES="100000 top" BENCH_LIVE_SECS=5
 	export BENCH_LIVE_TOOLS="ringsniff tcpdump seed" BENCH_TOP_EXTRA='' BENCH_PROF_PKTS=5000
 	export BENCH_HEAD_PKTS=20000
-	small_s=3 mixed_s=2 live_pkts=100000
+	small_mb=60 mixed_mb=150 live_pkts=100000
 	qdir=/tmp/ringsniff-bench-quick
 	out=${out:-$qdir/RESULTS.md}
 	plots=$(dirname "$out")/plots
@@ -68,7 +68,7 @@ else
 	export BENCH_RUNS=${runs:-3} BENCH_RATES=${BENCH_RATES:-"50000 100000 200000 top"}
 	export BENCH_LIVE_SECS=${BENCH_LIVE_SECS:-10} BENCH_PROF_PKTS=${BENCH_PROF_PKTS:-20000}
 	export BENCH_HEAD_PKTS=${BENCH_HEAD_PKTS:-100000}
-	small_s=8 mixed_s=6 live_pkts=200000
+	small_mb=300 mixed_mb=1400 live_pkts=200000
 	out=${out:-$here/RESULTS.md}
 	plots=$(dirname "$out")/plots
 	[ "$out" = "$here/RESULTS.md" ] && plots=$here/plots
@@ -118,7 +118,7 @@ phase() { [[ ",$only," == *",$1,"* ]]; }
 
 # ---- captures
 caps=$BENCH_TMP/caps
-bash "$here/capture.sh" "$caps" "$small_s" "$mixed_s"
+bash "$here/capture.sh" "$caps" "$small_mb" "$mixed_mb"
 editcap -F pcap -r "$caps/small.pcap" "$caps/small.live.pcap" "1-$live_pkts"
 rs_req() {
 	"$RINGSNIFF" -q -r "$1" --summary-json /dev/stdout 2>/dev/null |
@@ -175,9 +175,9 @@ meta = {
     "head_pkts": int("$BENCH_HEAD_PKTS"), "prof_pkts": int("$BENCH_PROF_PKTS"),
     "versions": [v for v in os.environ["META_VERSIONS"].splitlines() if v],
     "captures": {
-        "small": {"desc": "(a) small keep-alive GETs, wrk -c 32 for ${small_s} s", "packets": int(sp), "bytes": int(sb),
+        "small": {"desc": "(a) small keep-alive GETs, wrk -c 32 (4 s passes until ${small_mb} MB)", "packets": int(sp), "bytes": int(sb),
                   "requests_tshark": lines(caps + "/small.reqframes"), "requests_ringsniff": int("$(rs_req "$caps/small.pcap")")},
-        "mixed": {"desc": "(b) mixed sizes 35 B-1 MiB, POST bodies, chunked; wrk ${mixed_s} s + ab one request per connection", "packets": int(mp), "bytes": int(mb),
+        "mixed": {"desc": "(b) mixed sizes 35 B-1 MiB, POST bodies, chunked: wrk with bench/mixed.lua (3 s passes until ${mixed_mb} MB), then ab, one request per connection", "packets": int(mp), "bytes": int(mb),
                   "requests_tshark": lines(caps + "/mixed.reqframes"), "requests_ringsniff": int("$(rs_req "$caps/mixed.pcap")")},
     },
     "capture_log": open(caps + "/captures.txt").read(),
