@@ -211,16 +211,23 @@ if [ "${RECORD:-0}" = 1 ]; then
 	    pts = ", ".join(f"{int(t)}s {int(v) // 1024}/{int(a) // 1024}"
 	                    for t, v, a in rows[::6] + ([rows[-1]] if (len(rows) - 1) % 6 else []))
 	    print(f"RSS/anon MiB over time ({names[label]}, every 60 s): {pts}.\n")
-	print("Reading: VmRSS includes the rings (one 64 MiB ring per worker, all touched within")
-	print("seconds at this rate); anon is the flow table (capped by --max-flows, ~350 B a flow,")
-	print("closed flows kept for --timeout-closed) and the HTTP state of open connections.")
-	print("Connections that do not close within the capture (see above) stay open in every loop;")
-	print("with new addresses every loop, each loop leaves those as idle")
-	print("established flows, with their HTTP state, until --timeout-established ends them (600 s")
-	print("by default): memory climbs for that long and is flat after, as the tuned run shows")
-	print("when it is there. kernel drops are the ring being full at tcpreplay's top speed, the")
-	print("price of 2 vCPUs shared by the generator and the capture. LeakSanitizer found no leak")
-	print("when the ASan run's `leaks` column says none (its RSS is ASan's quarantine and shadow).")
+	for label, _ in runs:
+	    rows = [list(map(int, l.split())) for l in open(f"{work}/{label}/rss.tsv") if l.strip()]
+	    m = next((r for r in rows if r[0] >= 60), None)
+	    if m and rows[-1][0] > m[0]:
+	        print(f"{names[label]}: anon {m[2] // 1024} MiB at {m[0]} s, {rows[-1][2] // 1024} MiB at "
+	              f"{rows[-1][0]} s ({(rows[-1][2] - m[2]) / 1024:+.0f} MiB in "
+	              f"{(rows[-1][0] - m[0]) / 60:.0f} min after the first minute).\n")
+	print("What the columns hold: VmRSS includes the rings (one 64 MiB ring per worker, all")
+	print("touched within seconds at this rate); anon is the flow table (capped by --max-flows,")
+	print("~350 B a flow; closed flows stay --timeout-closed, 60 s), the HTTP state of open")
+	print("connections (~16 KiB each; given back when a connection ends), buffered out-of-order")
+	print("bytes (capped by --ooo-mb) and the allocator's free space. Connections that never")
+	print("close within the capture stay open in every loop, as idle established flows, until")
+	print("--timeout-established (600 s by default) or eviction ends them. Kernel drops are the")
+	print("ring being full while tcpreplay runs at top speed on the same 2 vCPUs. The ASan run's")
+	print("RSS is mostly ASan's quarantine (256 MiB by default) and shadow; its `leaks` column is")
+	print("what LeakSanitizer reported at exit.")
 	PY
 	python3 "$root/bench/results_section.py" soak "$work/section" "$root/bench/RESULTS.md"
 	log "recorded in bench/RESULTS.md (bench:soak)"
