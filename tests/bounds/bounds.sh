@@ -48,7 +48,7 @@ echo "sizes: rs_flow $SZ_flow B, rs_http_conn $SZ_http_conn B, rs_seg header $SZ
 # few hundred KiB from run to run (readahead, glibc arenas); a fixed slack
 # keeps the check about what grows with flows and buffered bytes.
 base_kb=$(( $(tail -1 "$work/t") + 9 * 1024 + 4 * 1024 ))
-echo "base: $base_kb KiB (1-packet run + 9 MiB file window)"
+echo "base: $base_kb KiB (1-packet run + 9 MiB file window + 4 MiB slack)"
 
 buckets() {  # max_flows -> index buckets (reassembly/flow.c: pow2, 1024 .. 2^22)
 	local n=1024

@@ -106,7 +106,7 @@ void rs_usage(FILE *fp)
 "Limits:\n"
 "  -c, --count N             stop after N packets\n"
 "      --duration S          stop after S seconds\n"
-"      --max-flows N         flow table cap (default 1000000)\n"
+"      --max-flows N         flow table cap (default 262144)\n"
 "      --timeout-new S, --timeout-established S, --timeout-closed S,\n"
 "      --timeout-udp S       idle timeouts per flow state\n"
 "      --ooo-mb MB           global cap on buffered out-of-order bytes\n"

@@ -237,6 +237,9 @@ int rs_report_json(struct rs_app *app, const struct rs_totals *t, FILE *fp)
 	J("tcp_retransmits", t->f.retransmits);
 	J("tcp_overlaps", t->f.overlaps);
 	J("tcp_overlap_mismatch", t->f.overlap_mismatch);
+	J("flows_refused", t->f.flows_refused);
+	J("flow_insert_races", t->f.insert_races);
+	J("pkts_not_flow", t->f.pkts_skipped);
 	J("alloc_failures", t->f.alloc_failures);
 	J("http_transactions", t->h.txns);
 	J("http_gaps", t->h.gaps);
@@ -247,6 +250,9 @@ int rs_report_json(struct rs_app *app, const struct rs_totals *t, FILE *fp)
 	J("http_upgrades", t->h.upgrades);
 	J("http_unanswered", t->h.unanswered);
 	J("http_not_http", t->h.not_http);
+	J("http_orphan_responses", t->h.orphan_responses);
+	J("http_evicted", t->h.evicted);
+	J("http_alloc_failures", t->h.alloc_failures);
 	J("http_log_lines", app->http_sink.lines);
 	J("flow_log_lines", app->flow_sink.lines);
 	if (app->opts.write_path) {
