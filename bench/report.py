@@ -421,9 +421,15 @@ def setup_section(meta):
     out.append("- run: %s, %s; mode `%s`, %s runs per measurement (medians quoted), %s"
                % (m["date"], "%s s in all" % m.get("elapsed_s", "?"), m["mode"], m["runs"],
                   "command `%s`" % m["command"]))
-    out.append("- commit: `%s`%s; ringsniff: `%s` (%s)" % (
-        m["commit"], " (plus %s uncommitted changes in the tree)" % m["dirty"] if m.get("dirty") else "",
-        m["ringsniff"], m["build"]))
+    dirty = m.get("dirty")
+    if isinstance(dirty, str):
+        dirty = " (%s)" % dirty
+    elif dirty:
+        dirty = " (plus %s uncommitted changes in the tree)" % dirty
+    else:
+        dirty = ""
+    out.append("- commit when ringsniff was built: `%s`%s; ringsniff: `%s` (%s)" % (
+        m["commit"], dirty, m["ringsniff"], m["build"]))
     out.append("- machine: %s CPUs, %s, %s MiB RAM, kernel %s; load average at start %s, at end %s "
                "(other jobs share these CPUs: figures are noisy, hence medians and CPU-time columns)"
                % (m["nproc"], m["cpu"], m["mem_mib"], m["kernel"], m["load_start"], m.get("load_end", "?")))

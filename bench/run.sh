@@ -11,6 +11,7 @@
 #
 #   sudo bash bench/run.sh [--quick] [--runs N] [--only live,file,where]
 #                          [--out RESULTS.md] [--keep]
+#   bash bench/run.sh --report SCRATCH [--out RESULTS.md]
 #
 #   --quick   smoke check: short captures, 2 rates, 3 live tools, 1 run;
 #             writes /tmp/ringsniff-bench-quick/RESULTS.md (+ plots/), not
@@ -18,6 +19,8 @@
 #   --only    phases to run (captures are always made); sections of phases
 #             not run stay as they are in RESULTS.md
 #   --keep    keep the scratch directory (captures, raw outputs)
+#   --report  measure nothing: rewrite the sections and plots from a kept
+#             scratch directory (after changing report.py or the plots)
 # Environment: RINGSNIFF=BIN measures that binary instead of building
 # build-bench (release, -O3, with -g for callgrind's file attribution);
 # BENCH_TMPDIR (default /tmp) holds the scratch directory (about 2 GB).
@@ -27,7 +30,7 @@ root=$(cd "$here/.." && pwd)
 start_s=$SECONDS
 argv="$*"
 
-quick=0 keep=0 runs='' only='live,file,where' out=''
+quick=0 keep=0 runs='' only='live,file,where' out='' report=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
@@ -35,11 +38,52 @@ while [ $# -gt 0 ]; do
 	--runs) runs=$2; shift ;;
 	--only) only=$2; shift ;;
 	--out) out=$2; shift ;;
-	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+	--report) report=$2; shift ;;
+	-h | --help) sed -n '2,28p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
+
+# Sections and plots from BENCH_TMP's results into $out and $plots.
+make_report() {
+	/usr/bin/python3 "$here/report.py" "$BENCH_TMP" "$out" "$BENCH_TMP/plotdata"
+	local pd=$BENCH_TMP/plotdata f c n
+	n=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["runs"])' \
+		"$BENCH_TMP/results/meta.json")
+	ncols() { head -1 "$1" | /usr/bin/python3 -c 'import shlex,sys; print(len(shlex.split(sys.stdin.read())) - 1)'; }
+	for f in "$pd"/live_loss_*.dat; do
+		[ -f "$f" ] || continue
+		c=${f##*/live_loss_}; c=${c%.dat}
+		gnuplot -e "loss='$f'; http='$pd/live_http_$c.dat'; n=$(ncols "$f"); out='$plots/live_$c.png'; title='Live capture of replayed traffic ($c), median of $n runs'" \
+			"$here/plot/live.gp"
+	done
+	for f in "$pd"/live_top_*.dat; do
+		[ -s "$f" ] || continue
+		c=${f##*/live_top_}; c=${c%.dat}
+		gnuplot -e "dat='$f'; out='$plots/live_top_$c.png'; title='Generator maximum with each tool capturing ($c), median of $n runs'" \
+			"$here/plot/live_top.gp"
+	done
+	if [ -f "$pd/file_pps.dat" ]; then
+		gnuplot -e "dat='$pd/file_pps.dat'; n=$(ncols "$pd/file_pps.dat"); out='$plots/file.png'; title='Reading captures from the page cache, median of $n runs'" \
+			"$here/plot/file.gp"
+	fi
+	if [ -f "$pd/where.dat" ]; then
+		gnuplot -e "dat='$pd/where.dat'; n=$(ncols "$pd/where.dat"); out='$plots/where.png'; title='ringsniff -r -T 1: instructions per packet by stage'" \
+			"$here/plot/where.gp"
+	fi
+}
+
+if [ -n "$report" ]; then
+	BENCH_TMP=$(cd "$report" && pwd)
+	out=${out:-$here/RESULTS.md}
+	plots=$(dirname "$out")/plots
+	[ "$out" = "$here/RESULTS.md" ] && plots=$here/plots
+	mkdir -p "$BENCH_TMP/plotdata" "$plots"
+	make_report
+	echo "run.sh: $out and $plots/ rewritten from $BENCH_TMP" >&2
+	exit 0
+fi
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces, packet sockets)" >&2; exit 1; }
 
 missing=()
@@ -112,6 +156,9 @@ print("buildtype=%s, optimization=-O%s, debug info %s, sanitizers %s" % (o["buil
 fi
 cp "$src" "$BENCH_TMP/ringsniff"
 export RINGSNIFF=$BENCH_TMP/ringsniff
+# What was built: the tree as it is now (others commit while this runs).
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | wc -l)
 bench_log "measuring $src ($build); scratch $BENCH_TMP; mode $mode, $BENCH_RUNS run(s)"
 
 phase() { [[ ",$only," == *",$1,"* ]]; }
@@ -136,8 +183,6 @@ t3=$SECONDS
 bench_log "phases: live $((t1 - t0)) s, file $((t2 - t1)) s, where $((t3 - t2)) s"
 
 # ---- meta, report, plots
-commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | wc -l)
 versions=(
 	"$(gcc --version | head -1)"
 	"$(tcpdump --version 2>&1 | head -2 | tr '\n' ' ')"
@@ -189,28 +234,5 @@ meta["captures"]["small.live"] = dict(
     requests_tshark=sum(1 for l in open(caps + "/small.reqframes") if int(l) <= int(lp)))
 json.dump(meta, open(sys.argv[1], "w"), indent=1)
 EOF
-/usr/bin/python3 "$here/report.py" "$BENCH_TMP" "$out" "$BENCH_TMP/plotdata"
-
-pd=$BENCH_TMP/plotdata
-ncols() { head -1 "$1" | /usr/bin/python3 -c 'import shlex,sys; print(len(shlex.split(sys.stdin.read())) - 1)'; }
-for f in "$pd"/live_loss_*.dat; do
-	[ -f "$f" ] || continue
-	c=${f##*/live_loss_}; c=${c%.dat}
-	gnuplot -e "loss='$f'; http='$pd/live_http_$c.dat'; n=$(ncols "$f"); out='$plots/live_$c.png'; title='Live capture of replayed traffic ($c), median of $BENCH_RUNS runs'" \
-		"$here/plot/live.gp"
-done
-for f in "$pd"/live_top_*.dat; do
-	[ -s "$f" ] || continue
-	c=${f##*/live_top_}; c=${c%.dat}
-	gnuplot -e "dat='$f'; out='$plots/live_top_$c.png'; title='Generator maximum with each tool capturing ($c), median of $BENCH_RUNS runs'" \
-		"$here/plot/live_top.gp"
-done
-if [ -f "$pd/file_pps.dat" ]; then
-	gnuplot -e "dat='$pd/file_pps.dat'; n=$(ncols "$pd/file_pps.dat"); out='$plots/file.png'; title='Reading captures from the page cache, median of $BENCH_RUNS runs'" \
-		"$here/plot/file.gp"
-fi
-if [ -f "$pd/where.dat" ]; then
-	gnuplot -e "dat='$pd/where.dat'; n=$(ncols "$pd/where.dat"); out='$plots/where.png'; title='ringsniff -r -T 1: instructions per packet by stage'" \
-		"$here/plot/where.gp"
-fi
+make_report
 bench_log "done in $((SECONDS - start_s)) s: $out, $plots/"
