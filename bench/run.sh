@@ -7,7 +7,7 @@
 #   where the time goes  ringsniff's instructions per packet per stage
 # and rewrites its own sections of bench/RESULTS.md (between
 # <!-- bench:NAME:begin/end --> markers; other sections are kept) and
-# bench/plots/*.png.  A full run takes about 20 minutes.
+# bench/plots/*.png.  A full run takes 22-25 minutes (quick: 2-3).
 #
 #   sudo bash bench/run.sh [--quick] [--runs N] [--only live,file,where]
 #                          [--out RESULTS.md] [--keep]
