@@ -13,7 +13,7 @@ enum {
 	OPT_STATS_INTERVAL, OPT_SUMMARY_JSON, OPT_HTTP_LOG, OPT_FLOW_LOG,
 	OPT_REPLAY, OPT_DURATION, OPT_DUMP_FILTER, OPT_IGNORE_OUTGOING,
 	OPT_MAX_FLOWS, OPT_TMO_NEW, OPT_TMO_EST, OPT_TMO_CLOSED, OPT_TMO_UDP,
-	OPT_OOO_MB, OPT_OOO_FLOW_KB, OPT_VERSION, OPT_USER,
+	OPT_OOO_MB, OPT_OOO_FLOW_KB, OPT_VERSION, OPT_USER, OPT_PIN,
 	OPT_REPLAY_CONNS, OPT_REPLAY_RATE, OPT_REPLAY_PERCENT, OPT_REPLAY_TIMEOUT,
 	OPT_REPLAY_HOST, OPT_REPLAY_BODY_KB, OPT_REPLAY_QUEUE_MB, OPT_REPLAY_DRAIN,
 };
@@ -59,6 +59,7 @@ static const struct option long_opts[] = {
 	{"ooo-mb", required_argument, NULL, OPT_OOO_MB},
 	{"ooo-flow-kb", required_argument, NULL, OPT_OOO_FLOW_KB},
 	{"user", required_argument, NULL, OPT_USER},
+	{"pin-cpus", no_argument, NULL, OPT_PIN},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -86,6 +87,8 @@ void rs_usage(FILE *fp)
 "  -s, --snaplen N           keep at most N bytes of each frame\n"
 "  -p, --no-promisc          do not put the interface in promiscuous mode\n"
 "      --ignore-outgoing     skip packets this host sends\n"
+"      --pin-cpus            pin worker i to CPU i (off: on a busy machine the\n"
+"                            scheduler moving workers drops less)\n"
 "\n"
 "Filtering:\n"
 "  -f, --filter EXPR         tcpdump filter expression (or trailing words)\n"
@@ -282,6 +285,7 @@ int rs_parse_opts(struct rs_opts *o, int argc, char **argv)
 			o->flow.ooo_bytes_per_flow = v << 10;
 			break;
 		case OPT_USER: o->user = optarg; break;
+		case OPT_PIN: o->pin_cpus = true; break;
 		case 'v': o->verbose++; break;
 		case 'q': o->quiet = true; break;
 		case 'h': rs_usage(stdout); return 1;

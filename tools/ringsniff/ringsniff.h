@@ -30,6 +30,7 @@ struct rs_opts {
 	unsigned ring_mb, block_kb, block_timeout_ms;
 	unsigned snaplen;
 	bool promisc, ignore_outgoing;
+	bool pin_cpus;                /* --pin-cpus */
 	char *filter_expr;            /* joined trailing words or -f; owned */
 	int dump_filter;              /* -d levels like tcpdump */
 	const char *ebpf_filter;

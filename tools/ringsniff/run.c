@@ -436,7 +436,10 @@ int rs_run_live(struct rs_app *app)
 		goto out;
 	}
 	app->started = true;
-	started = start_workers(app, live_worker, true);
+	/* Not pinned by default: with the CPUs shared (a generator, other
+	 * jobs), pinned workers dropped in 6 of 10 top-speed runs and free
+	 * ones in 0 of 10 (bench/RESULTS.md, "worker pinning"). */
+	started = start_workers(app, live_worker, app->opts.pin_cpus);
 	if (started < app->nworkers)
 		status = RS_EXIT_RUNTIME;
 	/* Announce only once every worker consumes its ring: anyone who waits
