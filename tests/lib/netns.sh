@@ -78,12 +78,11 @@ rs_net_up() {
 rs_in_srv() { ip netns exec "$RS_NS_SRV" "$@"; }
 rs_in_cli() { ip netns exec "$RS_NS_CLI" "$@"; }
 
-# nginx serving DIR/www on RS_IP_SRV:80, access log DIR/access.log with
-# "method uri status" per line (what the tests compare ringsniff against).
-rs_nginx_start() {
-	local d=${1:?dir}
-	command -v nginx >/dev/null || { echo "SKIP: nginx missing" >&2; exit 77; }
-	mkdir -p "$d/www" "$d/tmp"
+# DIR/nginx.conf: the global part and an http block with its temp paths in
+# DIR, around HTTP_BODY (log formats, servers).  Shared by every test nginx.
+rs_nginx_conf() {  # dir http-body
+	local d=$1
+	mkdir -p "$d/tmp"
 	cat >"$d/nginx.conf" <<EOF
 worker_processes 1;
 daemon on;
@@ -93,26 +92,41 @@ error_log $d/error.log warn;
 events { worker_connections 1024; }
 http {
 	access_log off;
-	log_format rs '\$request_method \$request_uri \$status';
 	client_body_temp_path $d/tmp/body;
 	proxy_temp_path $d/tmp/proxy;
 	fastcgi_temp_path $d/tmp/fcgi;
 	uwsgi_temp_path $d/tmp/uwsgi;
 	scgi_temp_path $d/tmp/scgi;
 	keepalive_requests 100000;
+$2
+}
+EOF
+}
+
+# Start nginx on DIR/nginx.conf in the server namespace; stopped at exit.
+rs_nginx_run() {  # dir
+	local d=$1
+	command -v nginx >/dev/null || { echo "SKIP: nginx missing" >&2; exit 77; }
+	rs_in_srv nginx -c "$d/nginx.conf" -p "$d" -e "$d/error.log"
+	rs_on_exit "kill \$(cat $d/nginx.pid 2>/dev/null) 2>/dev/null; sleep 0.2"
+}
+
+# nginx serving DIR/www on RS_IP_SRV:80, access log DIR/access.log with
+# "method uri status" per line (what the tests compare ringsniff against).
+rs_nginx_start() {
+	local d=${1:?dir}
+	mkdir -p "$d/www"
+	rs_nginx_conf "$d" "	log_format rs '\$request_method \$request_uri \$status';
 	server {
 		listen $RS_IP_SRV:80;
 		root $d/www;
 		access_log $d/access.log rs;
 		# POST target: reads and discards the body, answers 200.
-		location /echo { client_max_body_size 10m; return 200 "ok\\n"; }
+		location /echo { client_max_body_size 10m; return 200 \"ok\\n\"; }
 		# Compressed on the fly, so sent chunked (with Accept-Encoding: gzip).
 		location /chunked { gzip on; gzip_types *; gzip_min_length 0; }
-	}
-}
-EOF
-	rs_in_srv nginx -c "$d/nginx.conf" -p "$d" -e "$d/error.log"
-	rs_on_exit "kill \$(cat $d/nginx.pid 2>/dev/null) 2>/dev/null; sleep 0.2"
+	}"
+	rs_nginx_run "$d"
 	local i
 	for ((i = 0; i < 50; i++)); do
 		rs_in_cli curl -s -o /dev/null -m 1 "http://$RS_IP_SRV/" && break
