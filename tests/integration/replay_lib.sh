@@ -15,8 +15,7 @@
 
 rp_nginx_start() {
 	local d=${1:?dir}
-	command -v nginx >/dev/null || { echo "SKIP: nginx missing" >&2; exit 77; }
-	mkdir -p "$d/www/chunked" "$d/tmp"
+	mkdir -p "$d/www/chunked"
 	echo "hello from the replay test" >"$d/www/index.html"
 	head -c 1024 /dev/urandom | base64 >"$d/www/1k.txt"
 	head -c 65536 /dev/urandom >"$d/www/64k.bin"
@@ -32,30 +31,12 @@ rp_nginx_start() {
 			proxy_pass http://$RS_IP_SRV:8081;
 		}
 		location /chunked { gzip on; gzip_types *; gzip_min_length 0; }"
-	cat >"$d/nginx.conf" <<EOF
-worker_processes 1;
-daemon on;
-user root;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	log_format rp '\$connection|\$connection_requests|\$host|\$request_method|\$request_uri|\$status|\$request_body';
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
-	keepalive_requests 100000;
+	rs_nginx_conf "$d" "	log_format rp '\$connection|\$connection_requests|\$host|\$request_method|\$request_uri|\$status|\$request_body';
 	keepalive_timeout 300s;
 	server { listen $RS_IP_SRV:80; access_log $d/orig.log rp; $site }
 	server { listen $RS_IP_SRV:8080; access_log $d/replay.log rp; $site }
-	server { listen $RS_IP_SRV:8081; access_log off; location / { return 200 "ok\\n"; } }
-}
-EOF
-	rs_in_srv nginx -c "$d/nginx.conf" -p "$d" -e "$d/error.log"
-	rs_on_exit "kill \$(cat $d/nginx.pid 2>/dev/null) 2>/dev/null; sleep 0.2"
+	server { listen $RS_IP_SRV:8081; access_log off; location / { return 200 \"ok\\n\"; } }"
+	rs_nginx_run "$d"
 	local i
 	for ((i = 0; i < 50; i++)); do
 		rs_in_cli curl -s -o /dev/null -m 1 "http://$RS_IP_SRV/" &&
