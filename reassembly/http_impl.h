@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "rs_reassembly.h"
 
@@ -34,6 +35,81 @@ enum http_state {
 enum http_kind { K_OTHER, K_HEAD, K_CONNECT };
 enum http_hdr { H_NONE, H_OTHER, H_HOST, H_UA, H_CL, H_TE };
 enum http_cl { CL_NONE, CL_OK, CL_BAD, CL_CONFLICT };
+
+/* RFC 9110 tchar (ALPHA DIGIT !#$%&'*+-.^_`|~) by byte: inline, because
+ * header names are scanned byte by byte.  Bytes >= 0x80 are zero. */
+static const uint8_t http_tchar_tab[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 10 */
+	0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 20 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 30 */
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 50 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 70 */
+};
+
+static inline bool http_tchar(uint8_t ch)
+{
+	return http_tchar_tab[ch];
+}
+
+static inline uint64_t http_ld64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t http_ld32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+#define HTTP_LC64 0x2020202020202020ull
+#define HTTP_LC32 0x20202020u
+
+/* Which framing or logged header a name is.  The name must be all tchar:
+ * then OR 0x20 lower-cases exactly the letters and can make no other byte
+ * match the lower-case literal ('-' | 0x20 is '-'; only CR also maps to
+ * '-', and CR is no tchar).  Lengths first, so most names cost one switch. */
+static inline int http_hdr_kind(const uint8_t *name, size_t n, int dir)
+{
+	const uint8_t *lit;
+
+	switch (n) {
+	case 4:
+		lit = (const uint8_t *)"host";
+		return dir == 0 &&
+			       (http_ld32(name) | HTTP_LC32) == http_ld32(lit)
+			       ? H_HOST : H_OTHER;
+	case 10:
+		lit = (const uint8_t *)"user-agent";
+		return dir == 0 &&
+			       (http_ld64(name) | HTTP_LC64) == http_ld64(lit) &&
+			       (name[8] | 0x20) == 'n' && (name[9] | 0x20) == 't'
+			       ? H_UA : H_OTHER;
+	case 14:
+		lit = (const uint8_t *)"content-length";
+		return (http_ld64(name) | HTTP_LC64) == http_ld64(lit) &&
+			       (http_ld64(name + 6) | HTTP_LC64) ==
+				       http_ld64(lit + 6)
+			       ? H_CL : H_OTHER;
+	case 17:
+		lit = (const uint8_t *)"transfer-encoding";
+		return (http_ld64(name) | HTTP_LC64) == http_ld64(lit) &&
+			       (http_ld64(name + 8) | HTTP_LC64) ==
+				       http_ld64(lit + 8) &&
+			       (name[16] | 0x20) == 'g'
+			       ? H_TE : H_OTHER;
+	default:
+		return H_OTHER;
+	}
+}
 
 /* A line being assembled across segments (prefix kept, plus the tail). */
 struct http_line {
@@ -185,7 +261,6 @@ void http_resync_line(struct rs_http_conn *c, int dir,
 		      const struct http_lv *lv);
 
 /* http_lex.c: lines, start lines, framing headers, resync scans */
-bool http_tchar(uint8_t ch);
 void http_set_field(char *dst, uint16_t *dlen, size_t max, const uint8_t *p,
 		    size_t n, uint32_t *flags);
 void http_append_field(char *dst, uint16_t *dlen, size_t max,
@@ -202,7 +277,6 @@ int http_parse_request(struct http_req *r, const struct http_lv *lv,
 		       bool no_version);
 bool http_req_is_10(const struct http_req *r);
 bool http_parse_status(const uint8_t *p, size_t n, int *status, bool *http10);
-int http_hdr_kind(const uint8_t *name, size_t n, int dir);
 void http_cl_apply(struct http_msg *m, const uint8_t *v, size_t n);
 uint32_t http_te_apply(struct http_msg *m, const uint8_t *v, size_t n,
 		       const struct http_lv *lv);

@@ -3,16 +3,6 @@
 
 #include "http_impl.h"
 
-/* RFC 9110 tchar: ALPHA DIGIT and !#$%&'*+-.^_`|~ */
-static const uint64_t tchar_map[4] = {
-	0x03ff6cfa00000000ull, 0x57ffffffc7fffffeull, 0, 0,
-};
-
-bool http_tchar(uint8_t ch)
-{
-	return (tchar_map[ch >> 6] >> (ch & 63)) & 1;
-}
-
 static bool ws(uint8_t ch)
 {
 	return ch == ' ' || ch == '\t';
@@ -278,22 +268,6 @@ bool http_parse_status(const uint8_t *p, size_t n, int *status, bool *http10)
 }
 
 /* ---- framing headers ------------------------------------------------ */
-
-int http_hdr_kind(const uint8_t *name, size_t n, int dir)
-{
-	switch (n) {
-	case 4:
-		return dir == 0 && eq_ci(name, n, "host") ? H_HOST : H_OTHER;
-	case 10:
-		return dir == 0 && eq_ci(name, n, "user-agent") ? H_UA : H_OTHER;
-	case 14:
-		return eq_ci(name, n, "content-length") ? H_CL : H_OTHER;
-	case 17:
-		return eq_ci(name, n, "transfer-encoding") ? H_TE : H_OTHER;
-	default:
-		return H_OTHER;
-	}
-}
 
 /* Content-Length: 1*DIGIT, or a list of identical values (RFC 9110 8.6;
  * empty list elements are skipped, as for any list). */

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "http_cases.h"
+#include "http_impl.h"
 
 static struct recs *ref, *got; /* big: on the heap */
 
@@ -26,6 +27,42 @@ static void test_flag_names(void **state)
 	assert_int_equal(RS_HTTP_F_BAD_RESPONSE, 1u << 8);
 	assert_null(rs_http_flag_name(9));
 	assert_null(rs_http_flag_name(31));
+}
+
+/* The inline tables of http_impl.h against their definitions. */
+static void test_lex_tables(void **state)
+{
+	static const char tchar_extra[] = "!#$%&'*+-.^_`|~";
+	static const struct {
+		const char *name;
+		int dir, kind;
+	} kinds[] = {
+		{ "Host", 0, H_HOST }, { "hOsT", 0, H_HOST }, { "Host", 1, H_OTHER },
+		{ "Hos", 0, H_OTHER }, { "Hosu", 0, H_OTHER }, { "Gost", 0, H_OTHER },
+		{ "User-Agent", 0, H_UA }, { "USER-AGENT", 0, H_UA },
+		{ "User-Agent", 1, H_OTHER }, { "User_Agent", 0, H_OTHER },
+		{ "User-Agenu", 0, H_OTHER }, { "User-Agens", 0, H_OTHER },
+		{ "Content-Length", 0, H_CL }, { "content-length", 1, H_CL },
+		{ "Content-Lengti", 0, H_OTHER }, { "Content.Length", 1, H_OTHER },
+		{ "Content-Lengths", 0, H_OTHER }, { "Xontent-Length", 1, H_OTHER },
+		{ "Transfer-Encoding", 0, H_TE }, { "TRANSFER-ENCODING", 1, H_TE },
+		{ "Transfer-Encodinf", 1, H_OTHER }, { "Transfer-Encodin", 1, H_OTHER },
+		{ "Transfer-Xncoding", 0, H_OTHER }, { "Accept", 0, H_OTHER },
+	};
+
+	(void)state;
+	for (unsigned ch = 0; ch < 256; ch++) {
+		bool want = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+			    (ch >= 'A' && ch <= 'Z') ||
+			    (ch && strchr(tchar_extra, (int)ch));
+
+		assert_int_equal(http_tchar((uint8_t)ch), want);
+	}
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		assert_int_equal(http_hdr_kind((const uint8_t *)kinds[i].name,
+					       strlen(kinds[i].name),
+					       kinds[i].dir),
+				 kinds[i].kind);
 }
 
 static void test_layer_lifecycle(void **state)
@@ -645,6 +682,7 @@ int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_flag_names),
+		cmocka_unit_test(test_lex_tables),
 		cmocka_unit_test(test_layer_lifecycle),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_stats_add),
