@@ -7,6 +7,7 @@
  * caller's stats once at the end.
  */
 #include <assert.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -53,10 +54,14 @@ static_assert(offsetof(struct rs_pkt, ts_ns) < offsetof(struct rs_pkt, flags),
 static inline void pkt_reset(struct rs_pkt *p)
 {
 	const size_t off = offsetof(struct rs_pkt, flags);
+	const size_t n = sizeof(*p) - off, half = n / 2;
 
-	/* ~180 bytes of constant size: a handful of vector stores to a line
-	 * we write anyway, and no stale field can leak from the last frame. */
-	memset((char *)p + off, 0, sizeof(*p) - off);
+	/* ~160 bytes of constant size: a handful of vector stores to a line
+	 * we write anyway, and no stale field can leak from the last frame.
+	 * Two halves: GCC turns one memset this big into `rep stos`, which
+	 * costs more to start than the ten stores it replaces. */
+	memset((char *)p + off, 0, half);
+	memset((char *)p + off + half, 0, n - half);
 }
 
 /* ---- L4 ------------------------------------------------------------- */
@@ -552,11 +557,80 @@ static derr decode(struct rs_pkt *p, int linktype, const uint8_t *frame,
 	}
 }
 
-static inline derr decode_one(struct rs_pkt *p, int linktype,
-			      const uint8_t *frame, uint32_t caplen,
-			      uint32_t wirelen,
-			      const struct rs_decode_meta *meta,
-			      struct rs_decode_stats *st)
+/* Ethernet, IPv4 without options, not a fragment, whole datagram captured,
+ * TCP with no options or only NOP NOP TS: nearly every frame of a web
+ * capture.  Decodes such a frame exactly as the general path would (same
+ * fields, same counters) in one pass without calls; returns false, having
+ * written nothing, for any other frame.  Every check is made before the
+ * bytes it covers are read. */
+static inline bool fast_eth_ipv4_tcp(struct rs_pkt *p, const uint8_t *frame,
+				     uint32_t caplen, uint32_t wirelen,
+				     struct rs_decode_stats *st)
+{
+	enum { L3 = ETH_HLEN_, L4 = ETH_HLEN_ + IPV4_MIN_HLEN };
+
+	if (caplen < L4 + TCP_MIN_HLEN || caplen > wirelen)
+		return false;
+	const uint8_t *b = frame + L3, *t = frame + L4;
+	/* ethertype 0x0800, version 4 IHL 5; MF and offset clear; TCP */
+	if (rd16(frame + 12) != ETYPE_IPV4 || b[0] != 0x45 ||
+	    (rd16(b + 6) & 0x3fff) || b[9] != P_TCP)
+		return false;
+	uint32_t tot = rd16(b + 2);
+	uint32_t thl = (uint32_t)(t[12] >> 4) * 4;
+	/* tot <= captured IP bytes also puts the TCP header in the frame. */
+	if (tot > caplen - L3 || thl + IPV4_MIN_HLEN > tot)
+		return false;
+	bool ts = false;
+	if (thl != TCP_MIN_HLEN) {
+		if (thl != TCP_MIN_HLEN + 12 || rd32(t + 20) != 0x0101080a)
+			return false;
+		ts = true;
+	}
+
+	pkt_reset(p);
+	p->frame = frame;
+	p->caplen = caplen;
+	p->wirelen = wirelen;
+	p->ethertype = ETYPE_IPV4;
+	p->ip_version = 4;
+	p->addr_len = 4;
+	p->l3 = b;
+	p->ttl = b[8];
+	p->l4proto = P_TCP;
+	p->ip_id = rd16(b + 4);
+	memcpy(p->src, b + 12, 4);
+	memcpy(p->dst, b + 16, 4);
+	p->l3_len = tot;
+	p->l4 = t;
+	p->sport = rd16(t);
+	p->dport = rd16(t + 2);
+	p->seq = rd32(t + 4);
+	p->ack = rd32(t + 8);
+	p->tcp_flags = t[13];
+	p->window = rd16(t + 14);
+	if (ts) {
+		p->tcpopt.tsval = rd32(t + 24);
+		p->tcpopt.tsecr = rd32(t + 28);
+		p->tcpopt.has_ts = 1;
+	}
+	p->payload = t + thl;
+	p->payload_len = tot - IPV4_MIN_HLEN - thl;
+	if (st) {
+		RS_STAT_INC(st->packets);
+		RS_STAT_ADD(st->bytes, wirelen);
+		RS_STAT_INC(st->ipv4);
+		RS_STAT_INC(st->tcp);
+	}
+	return true;
+}
+
+/* Every frame the fast path declines.  Out of line so that the fast path
+ * saves no registers for it. */
+static __attribute__((noinline)) derr decode_full(struct rs_pkt *p,
+		int linktype, const uint8_t *frame, uint32_t caplen,
+		uint32_t wirelen, const struct rs_decode_meta *meta,
+		struct rs_decode_stats *st)
 {
 	unsigned cnt = 0;
 
@@ -580,12 +654,17 @@ enum rs_decode_err rs_decode_ex(struct rs_pkt *p, int linktype,
 				const struct rs_decode_meta *meta,
 				struct rs_decode_stats *st)
 {
-	return decode_one(p, linktype, frame, caplen, wirelen, meta, st);
+	if (!meta)
+		return rs_decode(p, linktype, frame, caplen, wirelen, st);
+	return decode_full(p, linktype, frame, caplen, wirelen, meta, st);
 }
 
 enum rs_decode_err rs_decode(struct rs_pkt *p, int linktype,
 			     const uint8_t *frame, uint32_t caplen,
 			     uint32_t wirelen, struct rs_decode_stats *st)
 {
-	return decode_one(p, linktype, frame, caplen, wirelen, NULL, st);
+	if (likely(linktype == RS_LINKTYPE_ETHERNET) &&
+	    likely(fast_eth_ipv4_tcp(p, frame, caplen, wirelen, st)))
+		return RS_DERR_NONE;
+	return decode_full(p, linktype, frame, caplen, wirelen, NULL, st);
 }
