@@ -141,13 +141,29 @@ static inline uint64_t fmix64(uint64_t k)
 	return k;
 }
 
-static uint64_t key_hash(const struct rs_flow_key *k, uint64_t seed)
-{
-	uint64_t h = seed;
+__extension__ typedef unsigned __int128 rs_u128;
 
-	for (int i = 0; i < 5; i++)
-		h = fmix64(h ^ k->w[i]) + 0x9e3779b97f4a7c15ULL;
-	return fmix64(h);
+/* Multiply-fold (as in wyhash): the 128-bit product of two words, halves
+ * xored.  Each output bit depends on many bits of both inputs. */
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+	rs_u128 r = (rs_u128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* Two multiplies fold the addresses with secrets, a third mixes in ports,
+ * VLAN and protocol: about a tenth of five rounds of fmix64, and per-table
+ * secrets still keep peers from choosing colliding tuples.  cds_lfht uses
+ * the low bits for the bucket and the bit-reversed hash for order: the
+ * final fold spreads both. */
+static inline uint64_t key_hash(const struct rs_flow_key *k,
+				const uint64_t s[6])
+{
+	uint64_t h = mum(k->w[0] ^ s[0], k->w[2] ^ s[1]) ^
+		     mum(k->w[1] ^ s[2], k->w[3] ^ s[3]);
+
+	return mum(h ^ s[4], k->w[4] ^ s[5]);
 }
 
 static inline bool pkt_has_ports(uint8_t proto)
@@ -155,37 +171,72 @@ static inline bool pkt_has_ports(uint8_t proto)
 	return proto == 6 || proto == 17;
 }
 
+/* Network-order bytes as a number, so that comparing numbers compares the
+ * bytes as memcmp would. */
+static inline uint32_t be32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	       (uint32_t)b[2] << 8 | b[3];
+}
+
+static inline uint64_t be64(const uint8_t *b)
+{
+	return (uint64_t)be32(b) << 32 | be32(b + 4);
+}
+
 /* Build the canonical key of p.  *src_is_lo tells which end sent p.
  * Returns false for packets that are not flow traffic. */
-static bool key_build(const struct rs_pkt *p, struct rs_flow_key *k,
-		      bool *src_is_lo)
+static inline bool key_build(const struct rs_pkt *p, struct rs_flow_key *k,
+			     bool *src_is_lo)
 {
-	uint8_t a[16] = {0}, b[16] = {0};
 	uint16_t sp = 0, dp = 0, vlan = 0;
+	const uint8_t *lo, *hi;
+	bool four = p->addr_len == 4;
 	int c;
 
-	if ((p->ip_version != 4 && p->ip_version != 6) ||
-	    (p->addr_len != 4 && p->addr_len != 16))
+	if (unlikely((p->ip_version != 4 && p->ip_version != 6) ||
+		     (!four && p->addr_len != 16)))
 		return false;
 	/* Later fragments carry no ports: they cannot be placed in a flow. */
-	if ((p->flags & RS_PKT_FRAGMENT) && !(p->flags & RS_PKT_FRAG_FIRST))
+	if (unlikely((p->flags & RS_PKT_FRAGMENT) &&
+		     !(p->flags & RS_PKT_FRAG_FIRST)))
 		return false;
-	if (pkt_has_ports(p->l4proto)) {
-		if (!p->l4)
+	if (likely(pkt_has_ports(p->l4proto))) {
+		if (unlikely(!p->l4))
 			return false;
 		sp = p->sport;
 		dp = p->dport;
 	}
-	if (p->vlan_count > 0 && p->vlan_count <= RS_MAX_VLAN)
+	if (unlikely(p->vlan_count > 0) && p->vlan_count <= RS_MAX_VLAN)
 		vlan = p->vlan_id[p->vlan_count - 1];
-	memcpy(a, p->src, p->addr_len);
-	memcpy(b, p->dst, p->addr_len);
-	c = memcmp(a, b, sizeof(a));
+	/* Addresses in byte order, then ports: the lower end first. */
+	if (likely(four)) {
+		uint32_t a = be32(p->src), b = be32(p->dst);
+
+		c = (a > b) - (a < b);
+	} else {
+		uint64_t a = be64(p->src), b = be64(p->dst);
+
+		if (a == b) {
+			a = be64(p->src + 8);
+			b = be64(p->dst + 8);
+		}
+		c = (a > b) - (a < b);
+	}
 	if (c == 0)
 		c = (sp > dp) - (sp < dp);
 	*src_is_lo = c <= 0;
-	memcpy(&k->w[0], *src_is_lo ? a : b, 16);
-	memcpy(&k->w[2], *src_is_lo ? b : a, 16);
+	lo = *src_is_lo ? p->src : p->dst;
+	hi = *src_is_lo ? p->dst : p->src;
+	/* Only addr_len bytes: the rest of the key is zero. */
+	memset(k->w, 0, 4 * sizeof(k->w[0]));
+	if (likely(four)) {
+		memcpy(&k->w[0], lo, 4);
+		memcpy(&k->w[2], hi, 4);
+	} else {
+		memcpy(&k->w[0], lo, 16);
+		memcpy(&k->w[2], hi, 16);
+	}
 	k->w[4] = (uint64_t)(*src_is_lo ? sp : dp) |
 		  (uint64_t)(*src_is_lo ? dp : sp) << 16 |
 		  (uint64_t)vlan << 32 | (uint64_t)p->l4proto << 48 |
@@ -193,16 +244,21 @@ static bool key_build(const struct rs_pkt *p, struct rs_flow_key *k,
 	return true;
 }
 
+static inline bool key_eq(const struct rs_flow_key *a,
+			  const struct rs_flow_key *b)
+{
+	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) |
+		(a->w[2] ^ b->w[2]) | (a->w[3] ^ b->w[3]) |
+		(a->w[4] ^ b->w[4])) == 0;
+}
+
 static int key_match(struct cds_lfht_node *node, const void *key)
 {
 	const struct rs_flow *f = caa_container_of(node, struct rs_flow, node);
 	const struct rs_flow_key *k = key;
-	uint64_t d = 0;
 
 	TSAN_ACQUIRE(f);
-	for (int i = 0; i < 5; i++)
-		d |= f->key.w[i] ^ k->w[i];
-	return d == 0;
+	return key_eq(&f->key, k);
 }
 
 /* ---- table ----------------------------------------------------------- */
@@ -252,7 +308,9 @@ int rs_flow_table_new(struct rs_flow_table **out,
 	t->timeout[RS_LRU_CLOSED] = t->cfg.timeout_closed_ns;
 	t->timeout[RS_LRU_UDP] = t->cfg.timeout_udp_ns;
 	t->timeout[RS_LRU_OTHER] = t->cfg.timeout_other_ns;
-	t->seed = table_seed();
+	uint64_t seed = table_seed();
+	for (int i = 0; i < 6; i++)     /* odd: never a zero factor alone */
+		t->seed[i] = fmix64(seed + (uint64_t)i * 0x9e3779b97f4a7c15ULL) | 1;
 	atomic_init(&t->count, 0);
 	atomic_init(&t->ooo_bytes, 0);
 	buckets = pow2_at_least(t->cfg.max_flows);
@@ -444,6 +502,8 @@ static void flow_end(struct rs_flow_worker *w, struct rs_flow *f,
 	if (w->end_fn)
 		w->end_fn(w->end_ctx, &f->info, reason);
 	cds_list_del(&f->lru);
+	if (w->fcache[f->cache_slot] == f)
+		w->fcache[f->cache_slot] = NULL;
 	rcu_read_lock();
 	if (cds_lfht_del(w->t->ht, &f->node) == 0)
 		atomic_fetch_sub_explicit(&w->t->count, 1,
@@ -600,51 +660,77 @@ static struct rs_flow *flow_lookup(struct rs_flow_table *t,
 	return node ? caa_container_of(node, struct rs_flow, node) : NULL;
 }
 
+static inline unsigned fcache_slot(uint64_t hash)
+{
+	/* The top bits: cds_lfht's buckets use the low ones. */
+	return (unsigned)(hash >> (64 - RS_FCACHE_BITS));
+}
+
+static inline void fcache_put(struct rs_flow_worker *w, struct rs_flow *f,
+			      unsigned slot)
+{
+	w->fcache[slot] = f;
+	f->cache_slot = (uint16_t)slot;
+}
+
 int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p)
 {
 	struct rs_flow_key k;
 	struct rs_flow *f;
 	uint64_t hash;
+	unsigned slot;
+	uint8_t state0;
 	bool src_is_lo;
 	int dir, err = 0;
 
-	if (!key_build(p, &k, &src_is_lo)) {
+	if (unlikely(!key_build(p, &k, &src_is_lo))) {
 		RS_STAT_INC(w->st.pkts_skipped);
 		return 0;
 	}
 	if (p->ts_ns > w->now_ns)
 		w->now_ns = p->ts_ns;
 	hash = key_hash(&k, w->t->seed);
+	slot = fcache_slot(hash);
 	/* QSBR: this is free; it documents (and in debug builds checks) that
 	 * the flow pointers below are only used while we are online. */
 	rcu_read_lock();
-	f = flow_lookup(w->t, &k, hash);
-	if (f && f->owner != w) {
-		RS_STAT_INC(w->st.wrong_worker);
-		goto out;
+	/* A cached flow is ours and still in the table: the lookup would
+	 * find the same (keys are unique). */
+	f = w->fcache[slot];
+	if (unlikely(!f || !key_eq(&f->key, &k))) {
+		f = flow_lookup(w->t, &k, hash);
+		if (f && f->owner != w) {
+			RS_STAT_INC(w->st.wrong_worker);
+			goto out;
+		}
+		if (f)
+			fcache_put(w, f, slot);
 	}
-	if (f && p->l4proto == 6 && rs_tcp_reuse(f, p)) {
+	if (f && p->l4proto == 6 && unlikely(rs_tcp_reuse(f, p))) {
 		RS_STAT_INC(w->st.tuple_reuse);
 		flow_end(w, f, f->rst ? RS_END_RST : RS_END_FIN);
 		f = NULL;
 	}
-	if (!f) {
+	if (unlikely(!f)) {
 		f = flow_create(w, p, &k, hash, src_is_lo, &err);
 		if (!f)
 			goto out;
+		fcache_put(w, f, slot);
 	}
+	state0 = f->state;
 	dir = src_is_lo == (bool)f->cli_is_lo ? 0 : 1;
 	f->info.pkts[dir]++;
 	f->info.bytes[dir] += p->wirelen;
 	if (p->ts_ns > f->info.last_ts_ns)
 		f->info.last_ts_ns = p->ts_ns;
-	if (p->l4proto == 6)
+	if (likely(p->l4proto == 6))
 		rs_tcp_packet(w, f, p, dir);
 	else if (dir == 1 && f->state == RS_ST_NEW)
 		rs_flow_set_state(f, RS_ST_EST);
-	/* Touch; a new timeout class means a new list. */
+	/* Touch; a new timeout class means a new list.  The class follows
+	 * the state alone, and matched it before this packet. */
 	f->touch_ns = w->now_ns;
-	if (lru_class_of(f) != f->lru_class) {
+	if (unlikely(f->state != state0) && lru_class_of(f) != f->lru_class) {
 		cds_list_del(&f->lru);
 		lru_queue(w, f);
 	}

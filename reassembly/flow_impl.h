@@ -13,6 +13,11 @@
 
 #include "rs_reassembly.h"
 
+#ifndef likely
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+
 /* Serial-number arithmetic (RFC 1982) on 32-bit TCP sequence numbers:
  * a is "before" b when the signed distance is negative.  Converting to
  * int32_t is modular on every compiler we use (GCC/Clang define it). */
@@ -93,6 +98,7 @@ struct rs_flow {
 	uint8_t app_state;          /* RS_APP_* */
 	uint8_t rst : 1;
 	uint8_t fin_any : 1;
+	uint16_t cache_slot;        /* the owner's fcache slot it may be in */
 	struct rs_flow_info info;
 	struct rs_stream s[2];      /* [0] client to server */
 	void *app;
@@ -102,12 +108,15 @@ struct rs_flow {
 struct rs_flow_table {
 	struct cds_lfht *ht;
 	struct rs_flow_config cfg;
-	uint64_t seed;
+	uint64_t seed[6];           /* key_hash's secrets */
 	uint64_t timeout[RS_LRU__COUNT];
 	/* Shared by all workers: each on its own cache line. */
 	alignas(64) atomic_uint_fast64_t count;     /* flows in the table */
 	alignas(64) atomic_uint_fast64_t ooo_bytes; /* buffered, all flows */
 };
+
+#define RS_FCACHE_BITS 8
+#define RS_FCACHE_SLOTS (1u << RS_FCACHE_BITS)
 
 struct rs_flow_worker {
 	struct rs_flow_stats st;    /* first: cache-line aligned */
@@ -119,6 +128,11 @@ struct rs_flow_worker {
 	uint64_t now_ns;            /* monotonic: max of packet and tick times */
 	unsigned id;
 	struct cds_list_head lru[RS_LRU__COUNT];
+	/* Direct-mapped cache of this worker's own flows, by key hash: most
+	 * packets skip cds_lfht_lookup.  Only the owner ends (and frees) its
+	 * flows, and flow_end clears the flow's slot first, so an entry never
+	 * outlives its flow; other workers' flows are never cached. */
+	struct rs_flow *fcache[RS_FCACHE_SLOTS];
 };
 
 /* stream.c: TCP state and reassembly, called by flow.c on the owner. */
@@ -129,8 +143,14 @@ bool rs_tcp_first(struct rs_flow *f, const struct rs_pkt *p, bool *midstream);
 /* One segment of flow f in direction dir (0 = from client). */
 void rs_tcp_packet(struct rs_flow_worker *w, struct rs_flow *f,
 		   const struct rs_pkt *p, int dir);
-/* A SYN without ACK on this flow starts a new connection. */
-bool rs_tcp_reuse(const struct rs_flow *f, const struct rs_pkt *p);
+/* A SYN without ACK on this flow starts a new connection.  (Inline: asked
+ * for every TCP packet.) */
+static inline bool rs_tcp_reuse(const struct rs_flow *f,
+				const struct rs_pkt *p)
+{
+	return (p->tcp_flags & (RS_TCP_SYN | RS_TCP_ACK)) == RS_TCP_SYN &&
+	       (f->rst || f->fin_any);
+}
 /* Flush both streams (gaps, eof), close the app, free buffers. */
 void rs_tcp_end(struct rs_flow_worker *w, struct rs_flow *f, uint64_t ts_ns);
 /* Free buffered segments without callbacks (table teardown). */

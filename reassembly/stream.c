@@ -47,12 +47,6 @@ bool rs_tcp_first(struct rs_flow *f, const struct rs_pkt *p, bool *midstream)
 	return p->sport >= p->dport;
 }
 
-bool rs_tcp_reuse(const struct rs_flow *f, const struct rs_pkt *p)
-{
-	return (p->tcp_flags & (RS_TCP_SYN | RS_TCP_ACK)) == RS_TCP_SYN &&
-	       (f->rst || f->fin_any);
-}
-
 /* True payload length: with snaplen cut (L3_TRUNC) the IP header still says
  * how long the segment was, which places the FIN and the lost tail. */
 static uint32_t tcp_seg_len(const struct rs_pkt *p)
