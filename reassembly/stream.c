@@ -357,7 +357,8 @@ static void ack_advance(struct rs_flow_worker *w, struct rs_flow *f, int dir,
 	struct rs_stream *s = &f->s[dir];
 	uint32_t known, target;
 
-	if (s->eof || !ack_credible(s))
+	/* Nothing buffered and no FIN: nothing to give up on (most ACKs). */
+	if (s->eof || (!s->fin && !s->tail) || !ack_credible(s))
 		return;
 	if (s->fin)
 		known = s->fin_seq;
@@ -586,15 +587,15 @@ static void on_fin(struct rs_flow_worker *w, struct rs_flow *f, int dir,
 	fin_check(w, f, dir, ts);
 }
 
-void rs_tcp_packet(struct rs_flow_worker *w, struct rs_flow *f,
-		   const struct rs_pkt *p, int dir)
+/* Every segment the fast path in rs_tcp_packet declines (counted there). */
+static __attribute__((noinline)) void tcp_packet_full(struct rs_flow_worker *w,
+		struct rs_flow *f, const struct rs_pkt *p, int dir)
 {
 	struct rs_stream *s = &f->s[dir];
 	uint8_t fl = p->tcp_flags;
 	uint32_t seg_len, data_seq;
 	uint64_t ts = p->ts_ns;
 
-	RS_STAT_INC(w->st.tcp_segments);
 	/* After RST nothing more is assembled; a first fragment holds only
 	 * part of the payload (no IP reassembly): let the hole show later. */
 	if (f->rst || (p->flags & RS_PKT_FRAGMENT))
@@ -635,6 +636,35 @@ void rs_tcp_packet(struct rs_flow_worker *w, struct rs_flow *f,
 	}
 	if (fl & RS_TCP_FIN)
 		on_fin(w, f, dir, data_seq + seg_len, ts);
+}
+
+void rs_tcp_packet(struct rs_flow_worker *w, struct rs_flow *f,
+		   const struct rs_pkt *p, int dir)
+{
+	struct rs_stream *s = &f->s[dir];
+	uint32_t len = p->payload_len;
+
+	RS_STAT_INC(w->st.tcp_segments);
+	/* Fast path, most segments of a busy connection: past the handshake,
+	 * ACK without SYN/FIN/RST, whole (no fragment, no snaplen cut), the
+	 * bytes right at the edge of a stream with nothing buffered, for an
+	 * open app.  The general path would do just this: settle the ACK
+	 * (which touches only the other direction, and cannot end this one
+	 * or close the app while this direction is open), then hand the
+	 * bytes on from the frame. */
+	if (likely((p->tcp_flags & (RS_TCP_SYN | RS_TCP_FIN | RS_TCP_RST |
+				    RS_TCP_ACK)) == RS_TCP_ACK &&
+		   !(p->flags & (RS_PKT_FRAGMENT | RS_PKT_L3_TRUNC)) &&
+		   len > 0 && !f->rst && f->state >= RS_ST_EST &&
+		   f->app_state == RS_APP_OPEN && s->init && !s->eof &&
+		   !s->fin && !s->head && p->seq == s->next)) {
+		on_ack(w, f, dir ^ 1, p->ack, p->ts_ns);
+		s->data_seen = 1;
+		emit_data(w, f, dir, p->payload, len, p->ts_ns);
+		s->next = p->seq + len;
+		return;
+	}
+	tcp_packet_full(w, f, p, dir);
 }
 
 void rs_tcp_end(struct rs_flow_worker *w, struct rs_flow *f, uint64_t ts_ns)
