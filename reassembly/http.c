@@ -215,6 +215,33 @@ void http_head_append(struct rs_http_conn *c, const uint8_t *p, size_t n)
 	store_put(c, p, n);
 }
 
+/* n bytes of whole head lines, each of which http_head_append would have
+ * been given alone: one copy when the region grows in place (then every
+ * line would have too); otherwise line by line, so that a move or a
+ * give-up happens at the same line as before. */
+void http_head_append_lines(struct rs_http_conn *c, const uint8_t *p,
+			    size_t n)
+{
+	struct http_req *r = &c->cur;
+	uint64_t need = (uint64_t)r->used + n;
+
+	if (!r->keep || !n)
+		return;
+	if (need <= STORE && r->pos % STORE + need <= STORE &&
+	    r->pos + need - store_live(c) <= STORE) {
+		store_put(c, p, n);
+		return;
+	}
+	while (n) {
+		const uint8_t *lf = memchr(p, '\n', n);
+		size_t k = lf ? (size_t)(lf - p) + 1 : n;
+
+		http_head_append(c, p, k);
+		p += k;
+		n -= k;
+	}
+}
+
 struct http_pend *http_pend_seq(struct rs_http_conn *c, uint64_t seq)
 {
 	uint64_t first;

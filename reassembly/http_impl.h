@@ -231,6 +231,8 @@ struct http_priv {
 /* http.c: requests in flight (the store and the queue) */
 void http_cur_begin(struct rs_http_conn *c, uint64_t ts);
 void http_head_append(struct rs_http_conn *c, const uint8_t *p, size_t n);
+void http_head_append_lines(struct rs_http_conn *c, const uint8_t *p,
+			    size_t n);
 uint64_t http_commit(struct rs_http_conn *c, uint32_t flags);
 struct http_pend *http_pend_seq(struct rs_http_conn *c, uint64_t seq);
 void http_try_emit(struct rs_http_conn *c);
@@ -255,6 +257,8 @@ void http_request_line(struct rs_http_conn *c, const struct http_lv *lv);
 void http_status_line(struct rs_http_conn *c, const struct http_lv *lv);
 void http_header_line(struct rs_http_conn *c, int dir,
 		      const struct http_lv *lv);
+size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
+			   size_t n, uint64_t ts);
 void http_chunk_size_line(struct rs_http_conn *c, int dir,
 			  const struct http_lv *lv);
 void http_resync_line(struct rs_http_conn *c, int dir,

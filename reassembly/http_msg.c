@@ -544,6 +544,111 @@ void http_header_line(struct rs_http_conn *c, int dir,
 	header_value(c, dir, hdr, v, vn, lv, false);
 }
 
+/* Length of the run of tchar at p, which must end inside the buffer.
+ * Unrolled: names are short, so the loop overhead is what costs. */
+static inline size_t name_len(const uint8_t *p)
+{
+	size_t i = 0;
+
+	for (;;) {
+		if (!http_tchar(p[i]))
+			return i;
+		if (!http_tchar(p[i + 1]))
+			return i + 1;
+		if (!http_tchar(p[i + 2]))
+			return i + 2;
+		if (!http_tchar(p[i + 3]))
+			return i + 3;
+		i += 4;
+	}
+}
+
+/* A non-empty header line lying whole in the segment, CR LF removed, no
+ * longer than the line buffer (so nothing is cut): exactly what
+ * http_header_line does with its line view, without building one.
+ * p[len] is the line's CR or LF, so the scans need no bound: neither is a
+ * tchar, blank or ':'.  Anything unusual goes the general way. */
+static inline void header_direct(struct rs_http_conn *c, int dir,
+				 const uint8_t *p, size_t len, size_t raw,
+				 uint64_t ts)
+{
+	static const struct http_lv whole; /* header_value only asks `over` */
+	struct http_dir *d = &c->d[dir];
+	const uint8_t *v;
+	size_t i = name_len(p), j, vn;
+	int hdr;
+
+	j = i;
+	while (p[j] == ' ' || p[j] == '\t')
+		j++;
+	if (!i || p[j] != ':') { /* obs-fold or a bad name */
+		struct http_lv lv;
+
+		http_lv_direct(&lv, &d->ln, p, raw - 1, ts);
+		http_header_line(c, dir, &lv);
+		return;
+	}
+	d->head_bytes += raw;
+	hdr = http_hdr_kind(p, i, dir);
+	d->m.last_hdr = (uint8_t)hdr;
+	if (hdr == H_OTHER)
+		return;
+	if (j != i && (hdr == H_CL || hdr == H_TE))
+		http_msg_flag(c, dir, F(SMUGGLING) |
+				 (dir ? F(BAD_RESPONSE) : F(BAD_REQUEST)));
+	v = p + j + 1;
+	vn = len - (j + 1);
+	while (vn && (*v == ' ' || *v == '\t')) {
+		v++;
+		vn--;
+	}
+	while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+		vn--;
+	header_value(c, dir, hdr, v, vn, &whole, false);
+}
+
+/* Header lines lying whole in the segment, the common case: for each, what
+ * line_step and line_done would do (dir's state is ST_HEADERS, no line is
+ * pending), without the line view and with one copy of the raw head.
+ * Returns the bytes used; stops before the first line it leaves to
+ * line_step (no LF yet, too long, over the head limit). */
+size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
+			   size_t n, uint64_t ts)
+{
+	struct http_dir *d = &c->d[dir];
+	size_t used = 0, cap = d->ln.cap;
+
+	while (used < n) {
+		const uint8_t *q = p + used, *lf = memchr(q, '\n', n - used);
+		size_t take, len;
+
+		if (!lf)
+			break;
+		take = (size_t)(lf - q) + 1;
+		len = take - 1;
+		if (len && q[len - 1] == '\r')
+			len--;
+		if (len > cap ||
+		    d->head_bytes + take > RS_HTTP_HEADER_BLOCK_MAX)
+			break;
+		used += take;
+		if (!len) {
+			/* The head is copied before it is committed. */
+			if (dir == 0)
+				http_head_append_lines(c, p, used);
+			if (dir)
+				resp_head_end(c);
+			else
+				req_head_end(c);
+			return used;
+		}
+		header_direct(c, dir, q, len, take, ts);
+	}
+	if (dir == 0)
+		http_head_append_lines(c, p, used);
+	return used;
+}
+
 /* ---- bodies ------------------------------------------------------------ */
 
 /* dir's message ended where its framing said (possibly over a gap). */

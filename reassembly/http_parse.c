@@ -196,6 +196,16 @@ void rs_http_conn_data(struct rs_http_conn *c, int dir, const uint8_t *data,
 		case ST_CHUNK_DATA:
 			k = body_take(c, dir, data, len);
 			break;
+		case ST_HEADERS:
+			/* Before anything HTTP, line_step counts sniffed bytes. */
+			if (!d->ln.total && !d->ln.skip &&
+			    (dir || c->http_seen)) {
+				k = http_headers_direct(c, dir, data, len, ts_ns);
+				if (k)
+					break;
+			}
+			k = line_step(c, dir, data, len, ts_ns);
+			break;
 		default:
 			k = line_step(c, dir, data, len, ts_ns);
 			break;
