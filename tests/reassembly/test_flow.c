@@ -561,6 +561,97 @@ static void test_wrong_worker_and_refused(void **state)
 	assert_int_equal(e->ends.info[0].pkts[1], 0); /* untouched by w2 */
 }
 
+/* ---- the per-worker flow cache -------------------------------------- */
+
+/* Packets per UDP flow by client port, from the flows' ends. */
+struct port_pkts {
+	uint64_t pkts[65536];
+	unsigned ends;
+};
+
+static void count_end(void *ctx, const struct rs_flow_info *f,
+		      enum rs_flow_end_reason why)
+{
+	struct port_pkts *c = ctx;
+
+	(void)why;
+	c->pkts[f->cli_port] += f->pkts[0] + f->pkts[1];
+	c->ends++;
+}
+
+/* More flows than the cache has slots (so slots are shared and entries
+ * replaced), interleaved, in both directions, with a second worker asking
+ * for the first one's flows; then every flow ends by timeout and the same
+ * tuples come back: each must be a new flow, never an ended one a cache
+ * slot still remembered.  Quiescent states between phases let the ended
+ * flows be freed, so a stale pointer would also be a use after free. */
+static void test_flow_cache_churn(void **state)
+{
+	enum { N = 700, ROUNDS = 5 };
+	struct rs_flow_table *t = NULL;
+	struct rs_flow_worker *w = NULL, *w2 = NULL;
+	struct port_pkts *c = calloc(1, sizeof(*c)), *c2 = calloc(1, sizeof(*c2));
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(c2);
+	assert_int_equal(rs_flow_table_new(&t, NULL), 0);
+	assert_int_equal(rs_flow_worker_new(&w, t, 0, NULL, NULL, count_end,
+					    c), 0);
+	assert_int_equal(rs_flow_worker_new(&w2, t, 1, NULL, NULL, count_end,
+					    c2), 0);
+	for (int r = 0; r < ROUNDS; r++) {
+		for (uint16_t i = 0; i < N; i++) {
+			uint16_t port = (uint16_t)(10000 + i);
+			struct rs_pkt p = (i + r) % 2 && r > 0
+				? rt_pkt(17, C1.srv, 53, C1.cli, port, RT_SEC)
+				: rt_pkt(17, C1.cli, port, C1.srv, 53, RT_SEC);
+
+			assert_int_equal(rs_flow_packet(w, &p), 0);
+			if (i % 7 == 0)
+				assert_int_equal(rs_flow_packet(w2, &p), 0);
+		}
+	}
+	assert_int_equal(rs_flow_worker_stats(w)->flows_created, N);
+	assert_int_equal(rs_flow_worker_stats(w2)->flows_created, 0);
+	assert_int_equal(rs_flow_worker_stats(w2)->wrong_worker,
+			 ROUNDS * ((N + 6) / 7));
+	assert_int_equal(rs_flow_table_count(t), N);
+	rs_flow_quiescent(w);
+	rs_flow_quiescent(w2);
+	/* All time out (udp: 300 s). */
+	rs_flow_tick(w, 400 * RT_SEC);
+	assert_int_equal(c->ends, N);
+	assert_int_equal(rs_flow_table_count(t), 0);
+	for (uint16_t i = 0; i < N; i++)
+		assert_int_equal(c->pkts[10000 + i], ROUNDS);
+	rs_flow_quiescent(w);
+	rs_flow_quiescent(w2);
+	/* The same tuples again, each twice: new flows, one packet each at
+	 * first, then found again. */
+	memset(c->pkts, 0, sizeof(c->pkts));
+	for (int r = 0; r < 2; r++) {
+		for (uint16_t i = 0; i < N; i++) {
+			struct rs_pkt p = rt_pkt(17, C1.cli,
+						 (uint16_t)(10000 + i), C1.srv,
+						 53, 401 * RT_SEC);
+
+			assert_int_equal(rs_flow_packet(w, &p), 0);
+		}
+		assert_int_equal(rs_flow_worker_stats(w)->flows_created, 2 * N);
+	}
+	assert_int_equal(rs_flow_table_count(t), N);
+	rs_flow_worker_free(w2);
+	rs_flow_worker_free(w);
+	assert_int_equal(c->ends, 2 * N);
+	assert_int_equal(c2->ends, 0);
+	for (uint16_t i = 0; i < N; i++)
+		assert_int_equal(c->pkts[10000 + i], 2);
+	rs_flow_table_free(t);
+	free(c);
+	free(c2);
+}
+
 /* ---- flush ----------------------------------------------------------------- */
 
 static void test_flush_end_of_file(void **state)
@@ -628,6 +719,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_evict_at_max_flows, env_cap4_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_evict_nearest_deadline, env_cap4_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_worker_and_refused, env_cap4_setup, env_teardown),
+		cmocka_unit_test(test_flow_cache_churn),
 		cmocka_unit_test_setup_teardown(test_flush_end_of_file, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_worker_free_ends_flows, env_setup, env_teardown),
 	};

@@ -338,6 +338,38 @@ static void test_ack_skips_hole(void **state)
 	assert_int_equal(st(e)->gap_bytes, 15);
 }
 
+/* The ACK that gives up a hole rides on in-order data of the other
+ * direction (the fast path): the hole and what follows it come out first,
+ * then that data.  Later the server keeps sending after the client's FIN. */
+static void test_ack_on_data_skips_hole(void **state)
+{
+	struct rt_env *e = *state;
+	struct rt_app_conn *a;
+	static const char srv[] = "HTTP/1.1 200 OK\r\n";
+
+	rt_handshake(e->w, &C, 0);
+	c2s_ref(e, &C, 0, 10, 10);
+	c2s_ref(e, &C, 20, 10, 11);
+	assert_int_equal(rt_s2c(e->w, &C, PA, 0, 25, srv, 5, 12), 0);
+	a = conn0(e);
+	assert_string_equal(a->log, "d0:10 g0:10 d0:10 d1:5 ");
+	assert_int_equal(rt_s2c(e->w, &C, PA, 5, 30, srv + 5, 5, 13), 0);
+	assert_string_equal(a->log, "d0:10 g0:10 d0:10 d1:5 d1:5 ");
+	/* Client FIN at 30; the server's data acknowledges it and goes on. */
+	assert_int_equal(rt_c2s(e->w, &C, RS_TCP_FIN | RS_TCP_ACK, 30, 10,
+				NULL, 0, 14), 0);
+	assert_int_equal(rt_s2c(e->w, &C, PA, 10, 31, srv + 10, 7, 15), 0);
+	assert_string_equal(a->log, "d0:10 g0:10 d0:10 d1:5 d1:5 e0 d1:7 ");
+	assert_int_equal(a->d[1].len, 17);
+	assert_memory_equal(a->d[1].buf, srv, 17);
+	assert_int_equal(st(e)->tcp_gaps, 1);
+	assert_int_equal(st(e)->tcp_segments, 9);
+	assert_int_equal(rt_s2c(e->w, &C, RS_TCP_FIN | RS_TCP_ACK, 17, 31,
+				NULL, 0, 16), 0);
+	assert_string_equal(a->log,
+			    "d0:10 g0:10 d0:10 d1:5 d1:5 e0 d1:7 e1 c");
+}
+
 /* The capture shows the ACK before the data it covers (both directions
  * of a flow race through different CPUs): no gap. */
 static void test_ack_before_data(void **state)
@@ -609,6 +641,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hole_middle_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hole_start_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_skips_hole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_on_data_skips_hole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_before_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fin_after_hole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rst_flushes, setup, teardown),
