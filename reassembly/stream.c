@@ -550,15 +550,22 @@ static void handshake(struct rs_flow *f, const struct rs_pkt *p, int dir)
 	}
 }
 
-static void on_ack(struct rs_flow_worker *w, struct rs_flow *f, int odir,
-		   uint32_t ack, uint64_t ts)
+/* Keep the highest ACK seen for o's bytes. */
+static inline void ack_note(struct rs_stream *o, uint32_t ack)
 {
-	struct rs_stream *o = &f->s[odir];
-
 	if (!o->ack_valid || SEQ_GT(ack, o->peer_ack)) {
 		o->peer_ack = ack;
 		o->ack_valid = 1;
 	}
+}
+
+/* What an ACK may do beyond ack_note: acknowledge o's FIN, give up o's
+ * holes.  Nothing unless o has a FIN or buffered segments. */
+static void ack_settle(struct rs_flow_worker *w, struct rs_flow *f, int odir,
+		       uint32_t ack, uint64_t ts)
+{
+	struct rs_stream *o = &f->s[odir];
+
 	if (o->fin && !o->fin_acked && SEQ_GT(ack, o->fin_seq)) {
 		o->fin_acked = 1;
 		if (f->s[odir ^ 1].fin_acked)
@@ -566,6 +573,13 @@ static void on_ack(struct rs_flow_worker *w, struct rs_flow *f, int odir,
 	}
 	if (f->app_state == RS_APP_OPEN)
 		ack_advance(w, f, odir, ts);
+}
+
+static void on_ack(struct rs_flow_worker *w, struct rs_flow *f, int odir,
+		   uint32_t ack, uint64_t ts)
+{
+	ack_note(&f->s[odir], ack);
+	ack_settle(w, f, odir, ack, ts);
 }
 
 static void on_fin(struct rs_flow_worker *w, struct rs_flow *f, int dir,
@@ -641,7 +655,7 @@ static __attribute__((noinline)) void tcp_packet_full(struct rs_flow_worker *w,
 void rs_tcp_packet(struct rs_flow_worker *w, struct rs_flow *f,
 		   const struct rs_pkt *p, int dir)
 {
-	struct rs_stream *s = &f->s[dir];
+	struct rs_stream *s = &f->s[dir], *o = &f->s[dir ^ 1];
 	uint32_t len = p->payload_len;
 
 	RS_STAT_INC(w->st.tcp_segments);
@@ -658,10 +672,14 @@ void rs_tcp_packet(struct rs_flow_worker *w, struct rs_flow *f,
 		   len > 0 && !f->rst && f->state >= RS_ST_EST &&
 		   f->app_state == RS_APP_OPEN && s->init && !s->eof &&
 		   !s->fin && !s->head && p->seq == s->next)) {
-		on_ack(w, f, dir ^ 1, p->ack, p->ts_ns);
+		ack_note(o, p->ack);
+		if (unlikely(o->fin || o->tail))
+			ack_settle(w, f, dir ^ 1, p->ack, p->ts_ns);
 		s->data_seen = 1;
-		emit_data(w, f, dir, p->payload, len, p->ts_ns);
+		/* The edge moves first (the app cannot see it): the call
+		 * below is then the last thing done. */
 		s->next = p->seq + len;
+		emit_data(w, f, dir, p->payload, len, p->ts_ns);
 		return;
 	}
 	tcp_packet_full(w, f, p, dir);
