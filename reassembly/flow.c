@@ -160,9 +160,10 @@ static inline uint64_t mum(uint64_t a, uint64_t b)
 static inline uint64_t key_hash(const struct rs_flow_key *k,
 				const uint64_t s[6])
 {
-	uint64_t h = mum(k->w[0] ^ s[0], k->w[2] ^ s[1]) ^
-		     mum(k->w[1] ^ s[2], k->w[3] ^ s[3]);
+	uint64_t h = mum(k->w[0] ^ s[0], k->w[2] ^ s[1]);
 
+	if (k->w[1] | k->w[3])          /* IPv6 beyond the first 8 bytes */
+		h ^= mum(k->w[1] ^ s[2], k->w[3] ^ s[3]);
 	return mum(h ^ s[4], k->w[4] ^ s[5]);
 }
 
@@ -190,16 +191,18 @@ static inline bool key_build(const struct rs_pkt *p, struct rs_flow_key *k,
 			     bool *src_is_lo)
 {
 	uint16_t sp = 0, dp = 0, vlan = 0;
-	const uint8_t *lo, *hi;
 	bool four = p->addr_len == 4;
+	uint32_t ports;
 	int c;
 
-	if (unlikely((p->ip_version != 4 && p->ip_version != 6) ||
-		     (!four && p->addr_len != 16)))
+	/* IPv4 first: one test for the common case. */
+	if (unlikely(!(four && p->ip_version == 4)) &&
+	    ((p->ip_version != 4 && p->ip_version != 6) ||
+	     (!four && p->addr_len != 16)))
 		return false;
 	/* Later fragments carry no ports: they cannot be placed in a flow. */
-	if (unlikely((p->flags & RS_PKT_FRAGMENT) &&
-		     !(p->flags & RS_PKT_FRAG_FIRST)))
+	if (unlikely((p->flags & (RS_PKT_FRAGMENT | RS_PKT_FRAG_FIRST)) ==
+		     RS_PKT_FRAGMENT))
 		return false;
 	if (likely(pkt_has_ports(p->l4proto))) {
 		if (unlikely(!p->l4))
@@ -209,11 +212,21 @@ static inline bool key_build(const struct rs_pkt *p, struct rs_flow_key *k,
 	}
 	if (unlikely(p->vlan_count > 0) && p->vlan_count <= RS_MAX_VLAN)
 		vlan = p->vlan_id[p->vlan_count - 1];
-	/* Addresses in byte order, then ports: the lower end first. */
+	/* Addresses in byte order, then ports: the lower end first.  The key
+	 * holds addr_len bytes of each address, the rest zero. */
 	if (likely(four)) {
 		uint32_t a = be32(p->src), b = be32(p->dst);
+		uint64_t ra = 0, rb = 0;
 
 		c = (a > b) - (a < b);
+		if (c == 0)
+			c = (sp > dp) - (sp < dp);
+		*src_is_lo = c <= 0;
+		memcpy(&ra, p->src, 4);
+		memcpy(&rb, p->dst, 4);
+		k->w[0] = *src_is_lo ? ra : rb;
+		k->w[2] = *src_is_lo ? rb : ra;
+		k->w[1] = k->w[3] = 0;
 	} else {
 		uint64_t a = be64(p->src), b = be64(p->dst);
 
@@ -222,25 +235,17 @@ static inline bool key_build(const struct rs_pkt *p, struct rs_flow_key *k,
 			b = be64(p->dst + 8);
 		}
 		c = (a > b) - (a < b);
+		if (c == 0)
+			c = (sp > dp) - (sp < dp);
+		*src_is_lo = c <= 0;
+		memcpy(&k->w[0], *src_is_lo ? p->src : p->dst, 16);
+		memcpy(&k->w[2], *src_is_lo ? p->dst : p->src, 16);
 	}
-	if (c == 0)
-		c = (sp > dp) - (sp < dp);
-	*src_is_lo = c <= 0;
-	lo = *src_is_lo ? p->src : p->dst;
-	hi = *src_is_lo ? p->dst : p->src;
-	/* Only addr_len bytes: the rest of the key is zero. */
-	memset(k->w, 0, 4 * sizeof(k->w[0]));
-	if (likely(four)) {
-		memcpy(&k->w[0], lo, 4);
-		memcpy(&k->w[2], hi, 4);
-	} else {
-		memcpy(&k->w[0], lo, 16);
-		memcpy(&k->w[2], hi, 16);
-	}
-	k->w[4] = (uint64_t)(*src_is_lo ? sp : dp) |
-		  (uint64_t)(*src_is_lo ? dp : sp) << 16 |
-		  (uint64_t)vlan << 32 | (uint64_t)p->l4proto << 48 |
-		  (uint64_t)p->addr_len << 56;
+	ports = (uint32_t)sp | (uint32_t)dp << 16;
+	if (!*src_is_lo)                /* the lower end's port first */
+		ports = ports >> 16 | ports << 16;
+	k->w[4] = (uint64_t)ports | (uint64_t)vlan << 32 |
+		  (uint64_t)p->l4proto << 48 | (uint64_t)p->addr_len << 56;
 	return true;
 }
 
