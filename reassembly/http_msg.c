@@ -3,6 +3,13 @@
 
 #include "http_impl.h"
 
+/* Header names are scanned 16 bytes at a time where SSE2 is there (and not
+ * turned off, so that tests cover the plain path too). */
+#if defined(__SSE2__) && !defined(HTTP_NO_SSE2)
+#include <emmintrin.h>
+#define HTTP_SSE2 1
+#endif
+
 #define F(x) RS_HTTP_F_##x
 
 /* ---- the message in progress, per direction ------------------------- */
@@ -544,12 +551,29 @@ void http_header_line(struct rs_http_conn *c, int dir,
 	header_value(c, dir, hdr, v, vn, lv, false);
 }
 
-/* Length of the run of tchar at p, which must end inside the buffer.
- * Unrolled: names are short, so the loop overhead is what costs. */
-static inline size_t name_len(const uint8_t *p)
+/* Length of the run of tchar at p, which must end before p + avail.
+ * Names are short: a block of letters and '-' first, then unrolled bytes. */
+static inline size_t name_len(const uint8_t *p, size_t avail)
 {
 	size_t i = 0;
 
+#ifdef HTTP_SSE2
+	if (avail >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i y = _mm_or_si128(x, _mm_set1_epi8(0x20));
+		/* Signed compares: bytes >= 0x80 are negative, so no letter. */
+		__m128i alpha = _mm_and_si128(
+			_mm_cmpgt_epi8(y, _mm_set1_epi8(0x60)),
+			_mm_cmplt_epi8(y, _mm_set1_epi8(0x7b)));
+		__m128i dash = _mm_cmpeq_epi8(x, _mm_set1_epi8('-'));
+		unsigned other = (unsigned)_mm_movemask_epi8(
+					 _mm_or_si128(alpha, dash)) ^ 0xffffu;
+
+		i = other ? (size_t)__builtin_ctz(other) : 16;
+	}
+#else
+	(void)avail;
+#endif
 	for (;;) {
 		if (!http_tchar(p[i]))
 			return i;
@@ -570,12 +594,12 @@ static inline size_t name_len(const uint8_t *p)
  * tchar, blank or ':'.  Anything unusual goes the general way. */
 static inline void header_direct(struct rs_http_conn *c, int dir,
 				 const uint8_t *p, size_t len, size_t raw,
-				 uint64_t ts)
+				 size_t avail, uint64_t ts)
 {
 	static const struct http_lv whole; /* header_value only asks `over` */
 	struct http_dir *d = &c->d[dir];
 	const uint8_t *v;
-	size_t i = name_len(p), j, vn;
+	size_t i = name_len(p, avail), j, vn;
 	int hdr;
 
 	j = i;
@@ -642,7 +666,7 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 				req_head_end(c);
 			return used;
 		}
-		header_direct(c, dir, q, len, take, ts);
+		header_direct(c, dir, q, len, take, n - used + take, ts);
 	}
 	if (dir == 0)
 		http_head_append_lines(c, p, used);
