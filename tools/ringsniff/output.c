@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ringsniff.h"
 
@@ -115,6 +118,11 @@ void rs_outbuf_fini(struct rs_outbuf *b)
 			  RS_HTTP_METHOD_MAX + RS_HTTP_VERSION_MAX) + 1024)
 _Static_assert(RS_MAX_LINE < RS_OUTBUF_SIZE, "line must fit the buffer");
 
+/* Two ways to write.  The bounded start of a line (keys, numbers,
+ * addresses, the HTTP strings) goes through a bare char * with no room check
+ * per piece: line_begin leaves RS_MAX_LINE bytes and the static asserts below
+ * show that part fits.  What comes from elsewhere with no fixed bound (flag
+ * and state names) goes through put(), which clips at the buffer's end. */
 struct line {
 	char *p, *end;
 };
@@ -129,23 +137,87 @@ static void put(struct line *l, const char *s, size_t n)
 
 /* String literals, their length known at compile time. */
 #define PUTL(l, lit) put((l), (lit), sizeof(lit) - 1)
+/* The same, unchecked: a constant-size memcpy is a few moves. */
+#define CPYL(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
 
 static void puts_(struct line *l, const char *s)
 {
 	put(l, s, strlen(s));
 }
 
-/* Decimal by hand: a log line holds a dozen numbers, and printf's format
- * interpretation cost more than the rest of the line together. */
+static const char digits2[200] =
+	"0001020304050607080910111213141516171819"
+	"2021222324252627282930313233343536373839"
+	"4041424344454647484950515253545556575859"
+	"6061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+static unsigned ndigits(uint64_t v)
+{
+	unsigned n = 1;
+	for (;;) {
+		if (v < 10) return n;
+		if (v < 100) return n + 1;
+		if (v < 1000) return n + 2;
+		if (v < 10000) return n + 3;
+		v /= 10000;
+		n += 4;
+	}
+}
+
+/* Decimal by hand, two digits per division, written back to front once the
+ * length is known: a line holds a dozen numbers (printf cost more than the
+ * rest of the line). At most 20 bytes. */
+static char *fmt_u64(char *p, uint64_t v)
+{
+	if (v < 10) {
+		*p = (char)('0' + v);
+		return p + 1;
+	}
+	char *e = p + ndigits(v), *q = e;
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		q -= 2;
+		memcpy(q, digits2 + 2 * r, 2);
+	}
+	if (v >= 10)
+		memcpy(q - 2, digits2 + 2 * v, 2);
+	else
+		q[-1] = (char)('0' + v);
+	return e;
+}
+
 static void put_u64(struct line *l, uint64_t v)
 {
 	char b[20];
-	size_t i = sizeof b;
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	put(l, b + i, sizeof b - i);
+	put(l, b, (size_t)(fmt_u64(b, v) - b));
+}
+
+/* Seconds with six decimals (microseconds).  At most 27 bytes.  Lines
+ * come in time order, so the seconds are nearly always those of the line
+ * before: keep their text (per thread, workers never share it). */
+static _Thread_local struct {
+	uint64_t sec;               /* UINT64_MAX: none (ns / 1e9 never is) */
+	size_t len;
+	char txt[16];               /* at most 11 digits */
+} ts_last = {UINT64_MAX, 0, {0}};
+
+static char *fmt_ts(char *p, uint64_t ns)
+{
+	uint64_t sec = ns / 1000000000u;
+	unsigned us = (unsigned)(ns % 1000000000u / 1000u);
+	if (sec != ts_last.sec) {
+		ts_last.len = (size_t)(fmt_u64(ts_last.txt, sec) - ts_last.txt);
+		ts_last.sec = sec;
+	}
+	memcpy(p, ts_last.txt, sizeof ts_last.txt);
+	p += ts_last.len;
+	*p = '.';
+	memcpy(p + 1, digits2 + 2 * (us / 10000), 2);
+	memcpy(p + 3, digits2 + 2 * (us / 100 % 100), 2);
+	memcpy(p + 5, digits2 + 2 * (us % 100), 2);
+	return p + 7;
 }
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one.
@@ -174,88 +246,298 @@ static size_t utf8_len(const uint8_t *s, size_t n)
 	return len;
 }
 
-/* A JSON string from arbitrary bytes: valid UTF-8 passes through, control
- * characters and every byte that is not valid UTF-8 become \u00XX (the
- * byte read as Latin-1), so the line is valid JSON whatever the capture held. */
-static void put_jstr(struct line *l, const char *str, size_t n)
+/* Where put_special left off, returned in two registers rather than through
+ * a pointer that would keep the caller's index in memory. */
+struct jpos {
+	char *p;
+	size_t i;
+};
+
+/* The bytes at s[i] that are not plain ASCII: a valid UTF-8 sequence is
+ * copied, anything else escaped.  At most 6 bytes out per byte in.  Kept
+ * out of line: inlined, it made every string pay for its registers. */
+__attribute__((noinline, cold))
+static struct jpos put_special(char *p, const uint8_t *s, size_t n, size_t i)
 {
 	static const char hex[] = "0123456789abcdef";
-	const uint8_t *s = (const uint8_t *)str;
-	put(l, "\"", 1);
-	for (size_t i = 0; i < n;) {
-		/* Runs of printable ASCII (nearly every byte of real HTTP) go in
-		 * one copy; only the rest is looked at byte by byte. */
-		size_t j = i;
-		while (j < n && s[j] >= 0x20 && s[j] < 0x80 && s[j] != '"' && s[j] != '\\')
-			j++;
-		if (j > i) {
-			put(l, (const char *)s + i, j - i);
-			i = j;
-			if (i == n)
-				break;
-		}
-		uint8_t c = s[i];
-		size_t k = c >= 0x20 && c != '"' && c != '\\' ? utf8_len(s + i, n - i) : 0;
-		if (k) {
-			put(l, (const char *)s + i, k);
-			i += k;
-			continue;
-		}
-		char e[6];
-		switch (c) {
-		case '"': put(l, "\\\"", 2); break;
-		case '\\': put(l, "\\\\", 2); break;
-		case '\n': put(l, "\\n", 2); break;
-		case '\r': put(l, "\\r", 2); break;
-		case '\t': put(l, "\\t", 2); break;
-		default:
-			e[0] = '\\'; e[1] = 'u'; e[2] = '0'; e[3] = '0';
-			e[4] = hex[c >> 4]; e[5] = hex[c & 15];
-			put(l, e, 6);
-		}
-		i++;
+	uint8_t c = s[i];
+	size_t k = c >= 0x20 && c != '"' && c != '\\' ? utf8_len(s + i, n - i) : 0;
+	if (k) {
+		memcpy(p, s + i, k);
+		return (struct jpos){p + k, i + k};
 	}
-	put(l, "\"", 1);
-}
-
-/* "key": with the key a literal that already holds quotes and colon. */
-static void put_ts(struct line *l, uint64_t ns)
-{
-	uint64_t us = (ns % 1000000000u) / 1000u;
-	char frac[7] = {'.'};
-	for (int i = 6; i >= 1; i--, us /= 10)
-		frac[i] = (char)('0' + us % 10);
-	put_u64(l, ns / 1000000000u);
-	put(l, frac, sizeof frac);
-}
-
-static void put_addr(struct line *l, const uint8_t *a, uint8_t alen)
-{
-	put(l, "\"", 1);
-	if (alen == 4) {
-		for (int i = 0; i < 4; i++) {
-			if (i)
-				put(l, ".", 1);
-			put_u64(l, a[i]);
-		}
-	} else {
-		char buf[64];
-		puts_(l, rs_addr_str(a, alen, buf, sizeof buf));
+	switch (c) {
+	case '"': p = CPYL(p, "\\\""); break;
+	case '\\': p = CPYL(p, "\\\\"); break;
+	case '\n': p = CPYL(p, "\\n"); break;
+	case '\r': p = CPYL(p, "\\r"); break;
+	case '\t': p = CPYL(p, "\\t"); break;
+	default:
+		p = CPYL(p, "\\u00");
+		p[0] = hex[c >> 4];
+		p[1] = hex[c & 15];
+		p += 2;
 	}
-	put(l, "\"", 1);
+	return (struct jpos){p, i + 1};
 }
 
-/* ,"src_ip":..,"src_port":..,"dst_ip":..,"dst_port":.. (the client is src). */
-static void put_endpoints(struct line *l, const struct rs_flow_info *f)
+/* The inside of a JSON string from arbitrary bytes: valid UTF-8 passes
+ * through, control characters and every byte that is not valid UTF-8 become
+ * \u00XX (the byte read as Latin-1), so the line is valid JSON whatever the
+ * capture held.  Nearly every byte of real HTTP is printable ASCII, so a
+ * whole block of bytes is checked and stored at once, and only a flagged
+ * byte takes the slow way, its output then overwriting from its position.
+ * Writes at most 6 * n + 16 bytes from p (a store may reach past the
+ * returned end); reads only s[0..n). */
+#if defined(__SSE2__) && !defined(RS_OUTPUT_NO_SSE2)
+/* Bit j set: byte j of the sixteen needs care.  Compared as signed, bytes
+ * from 0x80 are negative, so one compare finds them and the controls. */
+static unsigned special16(__m128i v)
 {
-	PUTL(l, ",\"src_ip\":");
-	put_addr(l, f->cli_addr, f->addr_len);
-	PUTL(l, ",\"src_port\":");
-	put_u64(l, f->cli_port);
-	PUTL(l, ",\"dst_ip\":");
-	put_addr(l, f->srv_addr, f->addr_len);
-	PUTL(l, ",\"dst_port\":");
-	put_u64(l, f->srv_port);
+	__m128i m = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+	return (unsigned)_mm_movemask_epi8(m);
+}
+
+static __m128i load16(const uint8_t *s)
+{
+	return _mm_loadu_si128((const __m128i *)(const void *)s);
+}
+
+static void store16(char *p, __m128i v)
+{
+	_mm_storeu_si128((__m128i *)(void *)p, v);
+}
+
+static __m128i load8(const uint8_t *s)
+{
+	return _mm_loadl_epi64((const __m128i *)(const void *)s);
+}
+
+static void store8(char *p, __m128i v)
+{
+	_mm_storel_epi64((__m128i *)(void *)p, v);
+}
+
+static __m128i load4(const uint8_t *s)
+{
+	int32_t v;
+	memcpy(&v, s, 4);
+	return _mm_cvtsi32_si128(v);
+}
+
+static void store4(char *p, __m128i v)
+{
+	int32_t x = _mm_cvtsi128_si32(v);
+	memcpy(p, &x, 4);
+}
+
+static char *put_jstr_body(char *p, const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	bool mirrored = false;          /* the 16 bytes before p are s[i-16..i) */
+	for (;;) {
+		size_t r = n - i, k;
+		unsigned m;
+		if (r >= 16) {
+			__m128i x = load16(s + i);
+			m = special16(x);
+			store16(p, x);
+			if (!m) {
+				p += 16;
+				i += 16;
+				mirrored = true;
+				continue;
+			}
+			k = (unsigned)__builtin_ctz(m);
+		} else if (r == 0) {
+			return p;
+		} else if (mirrored) {
+			/* The last 16 source bytes, stored so that they end where
+			 * s[n-1] goes: the part before p rewrites what is there. */
+			size_t back = 16 - r;
+			__m128i x = load16(s + n - 16);
+			m = special16(x) >> back;
+			store16(p - back, x);
+			if (!m)
+				return p + r;
+			k = (unsigned)__builtin_ctz(m);
+		} else if (r >= 8) {
+			/* 8..15 bytes: the first 8 and the last 8, overlapping. */
+			__m128i a = load8(s + i), b = load8(s + n - 8);
+			m = special16(_mm_unpacklo_epi64(a, b));
+			store8(p, a);
+			store8(p + r - 8, b);
+			if (!m)
+				return p + r;
+			k = m & 0xff ? (unsigned)__builtin_ctz(m)
+				     : r - 8 + (unsigned)__builtin_ctz(m >> 8);
+		} else if (r >= 4) {
+			/* 4..7 bytes: the same with 4 (the zeros above are masked). */
+			__m128i a = load4(s + i), b = load4(s + n - 4);
+			m = special16(_mm_unpacklo_epi32(a, b)) & 0xff;
+			store4(p, a);
+			store4(p + r - 4, b);
+			if (!m)
+				return p + r;
+			k = m & 0xf ? (unsigned)__builtin_ctz(m)
+				    : r - 4 + (unsigned)__builtin_ctz(m >> 4);
+		} else {
+			for (k = 0; k < r; k++) {
+				uint8_t c = s[i + k];
+				if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+					break;
+				p[k] = (char)c;
+			}
+			if (k == r)
+				return p + r;
+		}
+		struct jpos j = put_special(p + k, s, n, i + k);
+		p = j.p;
+		i = j.i;
+		mirrored = false;
+	}
+}
+#else
+/* Without SSE2: eight bytes at a time in a 64-bit word. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGH (0x80 * ONES)
+
+/* The high bit of each byte of v that needs care: below 0x20, '"', '\\'
+ * or 0x80 and above.  Exact per byte (no sum below carries out of its
+ * byte), so the lowest set bit marks the first such byte on either
+ * byte order once the word is read little-endian. */
+static uint64_t special8(uint64_t v)
+{
+	uint64_t lo = v & ~HIGH;
+	uint64_t ctl = lo + 0x60 * ONES;                 /* high bit: >= 0x20 */
+	uint64_t quo = (lo ^ 0x22 * ONES) + 0x7f * ONES; /* high bit: != '"' */
+	uint64_t bsl = (lo ^ 0x5c * ONES) + 0x7f * ONES; /* high bit: != '\\' */
+	return (v | ~(ctl & quo & bsl)) & HIGH;
+}
+
+static char *put_jstr_body(char *p, const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t k = 0;
+		if (n - i >= 8) {
+			uint64_t v;
+			memcpy(&v, s + i, 8);
+			memcpy(p, &v, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+			v = __builtin_bswap64(v);
+#endif
+			uint64_t m = special8(v);
+			if (!m) {
+				p += 8;
+				i += 8;
+				continue;
+			}
+			k = (unsigned)__builtin_ctzll(m) / 8;
+		} else {
+			for (; k < n - i; k++) {
+				uint8_t c = s[i + k];
+				if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+					break;
+				p[k] = (char)c;
+			}
+			if (k == n - i)
+				return p + k;
+		}
+		struct jpos j = put_special(p + k, s, n, i + k);
+		p = j.p;
+		i = j.i;
+	}
+	return p;
+}
+#endif
+
+/* Clamp a length to its array: the layer keeps them within, and this keeps
+ * the bounds below true even if it did not. */
+#define FLD_LEN(t, fld, len) ((size_t)(len) < sizeof (t)->fld ? (size_t)(len) : sizeof (t)->fld)
+#define JSTR(p, t, fld, len) \
+	put_jstr_body((p), (const uint8_t *)(t)->fld, FLD_LEN(t, fld, len))
+
+/* Dotted quad. At most 15 bytes. */
+static char *fmt_ipv4(char *p, const uint8_t *a)
+{
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (v >= 100) {
+			*p++ = (char)('0' + v / 100);
+			v %= 100;
+			memcpy(p, digits2 + 2 * v, 2);
+			p += 2;
+		} else if (v >= 10) {
+			memcpy(p, digits2 + 2 * v, 2);
+			p += 2;
+		} else {
+			*p++ = (char)('0' + v);
+		}
+		*p++ = '.';
+	}
+	return p - 1;
+}
+
+static char *fmt_addr(char *p, const uint8_t *a, uint8_t alen)
+{
+	if (alen == 4)
+		return fmt_ipv4(p, a);
+	char buf[64];
+	size_t n = strlen(rs_addr_str(a, alen, buf, sizeof buf));
+	memcpy(p, buf, n);
+	return p + n;
+}
+
+/* ,"src_ip":"..","src_port":..,"dst_ip":"..","dst_port":.. (the client is
+ * src), rendered once per connection: a keep-alive connection logs many
+ * lines with the same endpoints, and a busy worker interleaves lines of many
+ * connections, hence a small direct-mapped table rather than one entry.
+ * Keyed on the endpoint values themselves (not the flow's address, which a
+ * later flow may reuse); per thread, so workers never share it. */
+#define EP_TXT_MAX 154  /* 4 keys (48) + 2 addresses (45 each) + 2 ports (5 each) */
+struct ep_entry {
+	uint8_t cli_addr[16], srv_addr[16];
+	uint16_t cli_port, srv_port;
+	uint8_t addr_len;
+	uint8_t len;                  /* 0: empty */
+	char txt[EP_TXT_MAX];
+};
+_Static_assert(sizeof(struct ep_entry) == 192, "three cache lines per entry");
+#define EP_SLOTS 128            /* 24 KiB per thread */
+static _Thread_local struct ep_entry ep_cache[EP_SLOTS];
+
+/* At most EP_TXT_MAX bytes. */
+static char *put_endpoints(char *p, const struct rs_flow_info *f)
+{
+	/* Client ports differ between a host's connections; mix in the rest so
+	 * many clients on one port spread too. */
+	unsigned h = f->cli_port ^ (f->srv_port * 0x9e3u) ^ (f->cli_addr[3] * 0x3bu) ^
+		     (f->cli_addr[15] * 0x1fu) ^ ((unsigned)f->cli_addr[2] << 3);
+	struct ep_entry *c = &ep_cache[h % EP_SLOTS];
+	if (c->len == 0 || c->addr_len != f->addr_len || c->cli_port != f->cli_port ||
+	    c->srv_port != f->srv_port || memcmp(c->cli_addr, f->cli_addr, 16) != 0 ||
+	    memcmp(c->srv_addr, f->srv_addr, 16) != 0) {
+		char *q = c->txt;
+		q = CPYL(q, ",\"src_ip\":\"");
+		q = fmt_addr(q, f->cli_addr, f->addr_len);
+		q = CPYL(q, "\",\"src_port\":");
+		q = fmt_u64(q, f->cli_port);
+		q = CPYL(q, ",\"dst_ip\":\"");
+		q = fmt_addr(q, f->srv_addr, f->addr_len);
+		q = CPYL(q, "\",\"dst_port\":");
+		q = fmt_u64(q, f->srv_port);
+		c->len = (uint8_t)(q - c->txt);
+		c->addr_len = f->addr_len;
+		c->cli_port = f->cli_port;
+		c->srv_port = f->srv_port;
+		memcpy(c->cli_addr, f->cli_addr, 16);
+		memcpy(c->srv_addr, f->srv_addr, 16);
+	}
+	memcpy(p, c->txt, c->len);
+	return p + c->len;
 }
 
 /* JSON array of the names of the bits set in flags. */
@@ -296,14 +578,16 @@ static void line_end(struct rs_outbuf *b, struct line *l)
 		rs_outbuf_flush(b);
 }
 
-/* A string field, or null when empty. */
-static void put_jstr_or_null(struct line *l, const char *s, size_t n)
-{
-	if (n)
-		put_jstr(l, s, n);
-	else
-		PUTL(l, "null");
-}
+/* The unchecked part of an HTTP line, up to and including "flags":, is at
+ * most: keys and punctuation (sizeof below), ts 27, endpoints EP_TXT_MAX,
+ * three numbers of 20, each string 6 bytes per byte plus 16 of store slop. */
+#define HTTP_KEYS "{\"ts\":" ",\"method\":\"" "\",\"uri\":\"" "\",\"host\":\"" \
+	"\",\"version\":\"" "\",\"user_agent\":\"" "\",\"req_body_len\":" \
+	",\"status\":" ",\"resp_body_len\":" ",\"flags\":" "[]}"
+_Static_assert(sizeof HTTP_KEYS + 27 + EP_TXT_MAX + 3 * 20 + 5 * 16 + 6 *
+	       (RS_HTTP_URI_MAX + RS_HTTP_HOST_MAX + RS_HTTP_UA_MAX +
+		RS_HTTP_METHOD_MAX + RS_HTTP_VERSION_MAX) <= RS_MAX_LINE - 256,
+	       "the unchecked part of an HTTP line must fit RS_MAX_LINE");
 
 void rs_log_http(struct rs_outbuf *b, const struct rs_flow_info *f,
 		 const struct rs_http_txn *t)
@@ -311,31 +595,46 @@ void rs_log_http(struct rs_outbuf *b, const struct rs_flow_info *f,
 	if (!b->sink)
 		return;
 	struct line l = line_begin(b);
-	PUTL(&l, "{\"ts\":");
-	put_ts(&l, t->ts_ns);
-	put_endpoints(&l, f);
-	PUTL(&l, ",\"method\":");
-	put_jstr(&l, t->method, t->method_len);
-	PUTL(&l, ",\"uri\":");
-	put_jstr(&l, t->uri, t->uri_len);
-	PUTL(&l, ",\"host\":");
-	put_jstr_or_null(&l, t->host, t->host_len);
-	PUTL(&l, ",\"version\":");
-	put_jstr(&l, t->version, t->version_len);
-	PUTL(&l, ",\"user_agent\":");
-	put_jstr_or_null(&l, t->user_agent, t->ua_len);
-	PUTL(&l, ",\"req_body_len\":");
-	put_u64(&l, t->req_body_len);
-	PUTL(&l, ",\"status\":");
+	char *p = l.p;
+	p = CPYL(p, "{\"ts\":");
+	p = fmt_ts(p, t->ts_ns);
+	p = put_endpoints(p, f);
+	p = CPYL(p, ",\"method\":\"");
+	p = JSTR(p, t, method, t->method_len);
+	p = CPYL(p, "\",\"uri\":\"");
+	p = JSTR(p, t, uri, t->uri_len);
+	/* An empty host or user agent is null. */
+	if (t->host_len) {
+		p = CPYL(p, "\",\"host\":\"");
+		p = JSTR(p, t, host, t->host_len);
+		p = CPYL(p, "\",\"version\":\"");
+	} else {
+		p = CPYL(p, "\",\"host\":null,\"version\":\"");
+	}
+	p = JSTR(p, t, version, t->version_len);
+	if (t->ua_len) {
+		p = CPYL(p, "\",\"user_agent\":\"");
+		p = JSTR(p, t, user_agent, t->ua_len);
+		p = CPYL(p, "\",\"req_body_len\":");
+	} else {
+		p = CPYL(p, "\",\"user_agent\":null,\"req_body_len\":");
+	}
+	p = fmt_u64(p, t->req_body_len);
+	p = CPYL(p, ",\"status\":");
 	if (t->status >= 0)
-		put_u64(&l, (uint64_t)t->status);
+		p = fmt_u64(p, (uint64_t)t->status);
 	else
-		PUTL(&l, "null");
-	PUTL(&l, ",\"resp_body_len\":");
-	put_u64(&l, t->resp_body_len);
-	PUTL(&l, ",\"flags\":");
-	put_flags(&l, t->flags, rs_http_flag_name);
-	PUTL(&l, "}");
+		p = CPYL(p, "null");
+	p = CPYL(p, ",\"resp_body_len\":");
+	p = fmt_u64(p, t->resp_body_len);
+	p = CPYL(p, ",\"flags\":");
+	if (!t->flags) {
+		l.p = CPYL(p, "[]}");
+	} else {
+		l.p = p;
+		put_flags(&l, t->flags, rs_http_flag_name);
+		PUTL(&l, "}");
+	}
 	line_end(b, &l);
 }
 
@@ -372,29 +671,34 @@ void rs_log_flow(struct rs_outbuf *b, const struct rs_flow_info *f,
 		return;
 	struct line l = line_begin(b);
 	const char *proto = proto_name(f->proto);
-	PUTL(&l, "{\"proto\":\"");
-	if (proto)
-		puts_(&l, proto);
-	else
-		put_u64(&l, f->proto);
-	PUTL(&l, "\"");
-	put_endpoints(&l, f);
-	if (f->vlan) {
-		PUTL(&l, ",\"vlan\":");
-		put_u64(&l, f->vlan);
+	/* Unchecked up to bytes_to_client: at most 12 for the proto, then
+	 * EP_TXT_MAX, keys under 200 and eight numbers of at most 27. */
+	char *p = CPYL(l.p, "{\"proto\":\"");
+	if (proto) {
+		size_t n = strlen(proto);
+		memcpy(p, proto, n);
+		p += n;
+	} else {
+		p = fmt_u64(p, f->proto);
 	}
-	PUTL(&l, ",\"first_ts\":");
-	put_ts(&l, f->first_ts_ns);
-	PUTL(&l, ",\"last_ts\":");
-	put_ts(&l, f->last_ts_ns);
-	PUTL(&l, ",\"pkts_to_server\":");
-	put_u64(&l, f->pkts[0]);
-	PUTL(&l, ",\"pkts_to_client\":");
-	put_u64(&l, f->pkts[1]);
-	PUTL(&l, ",\"bytes_to_server\":");
-	put_u64(&l, f->bytes[0]);
-	PUTL(&l, ",\"bytes_to_client\":");
-	put_u64(&l, f->bytes[1]);
+	p = CPYL(p, "\"");
+	p = put_endpoints(p, f);
+	if (f->vlan) {
+		p = CPYL(p, ",\"vlan\":");
+		p = fmt_u64(p, f->vlan);
+	}
+	p = CPYL(p, ",\"first_ts\":");
+	p = fmt_ts(p, f->first_ts_ns);
+	p = CPYL(p, ",\"last_ts\":");
+	p = fmt_ts(p, f->last_ts_ns);
+	p = CPYL(p, ",\"pkts_to_server\":");
+	p = fmt_u64(p, f->pkts[0]);
+	p = CPYL(p, ",\"pkts_to_client\":");
+	p = fmt_u64(p, f->pkts[1]);
+	p = CPYL(p, ",\"bytes_to_server\":");
+	p = fmt_u64(p, f->bytes[0]);
+	p = CPYL(p, ",\"bytes_to_client\":");
+	l.p = fmt_u64(p, f->bytes[1]);
 	PUTL(&l, ",\"state\":\"");
 	puts_(&l, f->state ? f->state : "unknown");
 	PUTL(&l, "\",\"end_reason\":\"");
