@@ -179,7 +179,7 @@ static bool store_grow(struct rs_http_conn *c, size_t n)
 
 static void store_put(struct rs_http_conn *c, const void *p, size_t n)
 {
-	memcpy(c->store + c->cur.pos % STORE + c->cur.used, p, n);
+	http_copy(c->store + c->cur.pos % STORE + c->cur.used, p, n);
 	c->cur.used += (uint32_t)n;
 }
 
@@ -242,18 +242,6 @@ void http_head_append_lines(struct rs_http_conn *c, const uint8_t *p,
 	}
 }
 
-struct http_pend *http_pend_seq(struct rs_http_conn *c, uint64_t seq)
-{
-	uint64_t first;
-
-	if (!c->p_count)
-		return NULL;
-	first = c->pend[c->p_head].seq;
-	if (seq < first || seq - first >= c->p_count)
-		return NULL;
-	return &c->pend[(c->p_head + (seq - first)) % RS_HTTP_PENDING_MAX];
-}
-
 /* Hand the oldest waiting request to the callback, as it is, and drop it. */
 void http_emit_front(struct rs_http_conn *c)
 {
@@ -270,7 +258,7 @@ void http_emit_front(struct rs_http_conn *c)
 	s += e->head_len;
 #define TAKE(field, len)                                                 \
 	do {                                                             \
-		memcpy(t->field, s, e->len);                             \
+		http_copy(t->field, s, e->len);                          \
 		t->field[e->len] = 0;                                    \
 		t->len = e->len;                                         \
 		s += e->len;                                             \

@@ -228,13 +228,73 @@ struct http_priv {
 	struct rs_http_txn txn;     /* filled for each callback */
 };
 
+/* ---- small inline helpers (hot: several calls per transaction) ------- */
+
+/* memcpy for short fields (methods, versions, hosts): inline up to 16
+ * bytes, by moves that stay inside [0, n); longer ones go to memcpy. */
+static inline void http_copy(void *dst, const void *src, size_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+
+	if (n >= 8 && n <= 16) {
+		uint64_t a, b;
+
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4 && n < 8) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else if (n && n < 4) {
+		uint8_t a = s[0], b = s[n / 2], e = s[n - 1];
+
+		d[0] = a;
+		d[n / 2] = b;
+		d[n - 1] = e;
+	} else if (n) {
+		memcpy(d, s, n);
+	}
+}
+
+/* Copy a field, NUL-terminated, cut to max - 1 bytes (flagged). */
+static inline void http_set_field(char *dst, uint16_t *dlen, size_t max,
+				  const uint8_t *p, size_t n, uint32_t *flags)
+{
+	size_t k = n < max - 1 ? n : max - 1;
+
+	http_copy(dst, p, k);
+	dst[k] = 0;
+	*dlen = (uint16_t)k;
+	if (k < n)
+		*flags |= RS_HTTP_F_TRUNCATED;
+}
+
+/* The waiting request with sequence number seq, or NULL. */
+static inline struct http_pend *http_pend_seq(struct rs_http_conn *c,
+					      uint64_t seq)
+{
+	uint64_t first;
+
+	if (!c->p_count)
+		return NULL;
+	first = c->pend[c->p_head].seq;
+	if (seq < first || seq - first >= c->p_count)
+		return NULL;
+	return &c->pend[(c->p_head + (seq - first)) % RS_HTTP_PENDING_MAX];
+}
+
 /* http.c: requests in flight (the store and the queue) */
 void http_cur_begin(struct rs_http_conn *c, uint64_t ts);
 void http_head_append(struct rs_http_conn *c, const uint8_t *p, size_t n);
 void http_head_append_lines(struct rs_http_conn *c, const uint8_t *p,
 			    size_t n);
 uint64_t http_commit(struct rs_http_conn *c, uint32_t flags);
-struct http_pend *http_pend_seq(struct rs_http_conn *c, uint64_t seq);
 void http_try_emit(struct rs_http_conn *c);
 void http_emit_front(struct rs_http_conn *c);
 /* Kept request bodies (only when the layer keeps them). */
@@ -265,8 +325,6 @@ void http_resync_line(struct rs_http_conn *c, int dir,
 		      const struct http_lv *lv);
 
 /* http_lex.c: lines, start lines, framing headers, resync scans */
-void http_set_field(char *dst, uint16_t *dlen, size_t max, const uint8_t *p,
-		    size_t n, uint32_t *flags);
 void http_append_field(char *dst, uint16_t *dlen, size_t max,
 		       const uint8_t *p, size_t n, uint32_t *flags);
 void http_line_reset(struct http_line *ln);

@@ -43,18 +43,6 @@ static void trim(const uint8_t **p, size_t *n)
 
 /* ---- fields -------------------------------------------------------- */
 
-void http_set_field(char *dst, uint16_t *dlen, size_t max, const uint8_t *p,
-		    size_t n, uint32_t *flags)
-{
-	size_t k = n < max - 1 ? n : max - 1;
-
-	memcpy(dst, p, k);
-	dst[k] = 0;
-	*dlen = (uint16_t)k;
-	if (k < n)
-		*flags |= RS_HTTP_F_TRUNCATED;
-}
-
 /* Obs-fold continuation: the value goes on after one space. */
 void http_append_field(char *dst, uint16_t *dlen, size_t max,
 		       const uint8_t *p, size_t n, uint32_t *flags)
