@@ -169,6 +169,49 @@ static size_t line_step(struct rs_http_conn *c, int dir, const uint8_t *p,
 	return take;
 }
 
+/* A start line lying whole in the segment, the common case: what line_step
+ * and line_done do with it (dir's state is ST_LINE, no line pending),
+ * with the line view filled in place.  Returns the bytes used, or 0 to
+ * leave it to line_step (no LF yet, too long, over the head limit). */
+static size_t start_line_direct(struct rs_http_conn *c, int dir,
+				const uint8_t *p, size_t n, uint64_t ts)
+{
+	struct http_dir *d = &c->d[dir];
+	const uint8_t *lf = memchr(p, '\n', n);
+	size_t take, len, t;
+	struct http_lv lv;
+	bool crlf;
+
+	if (!lf)
+		return 0;
+	take = (size_t)(lf - p) + 1;
+	len = take - 1;
+	crlf = len && p[len - 1] == '\r';
+	if (len - crlf > d->ln.cap ||
+	    d->head_bytes + take > RS_HTTP_HEADER_BLOCK_MAX)
+		return 0;
+	if (dir == 0) {
+		http_cur_begin(c, ts);
+		http_head_append(c, p, take);
+	}
+	/* As http_lv_direct would fill it (whole: nothing over). */
+	t = len < HTTP_TAIL ? len : HTTP_TAIL;
+	lv.p = p;
+	lv.tail = p + len - t;
+	lv.tail_len = t - crlf;
+	lv.total = len - crlf;
+	lv.len = len - crlf;
+	lv.raw = take;
+	lv.ts = ts;
+	lv.over = false;
+	lv.crlf = crlf;
+	if (dir)
+		http_status_line(c, &lv);
+	else
+		http_request_line(c, &lv);
+	return take;
+}
+
 /* ---- the stream interface ----------------------------------------------- */
 
 void rs_http_conn_data(struct rs_http_conn *c, int dir, const uint8_t *data,
@@ -196,8 +239,17 @@ void rs_http_conn_data(struct rs_http_conn *c, int dir, const uint8_t *data,
 		case ST_CHUNK_DATA:
 			k = body_take(c, dir, data, len);
 			break;
-		case ST_HEADERS:
+		case ST_LINE:
 			/* Before anything HTTP, line_step counts sniffed bytes. */
+			if (!d->ln.total && !d->ln.skip &&
+			    (dir || c->http_seen)) {
+				k = start_line_direct(c, dir, data, len, ts_ns);
+				if (k)
+					break;
+			}
+			k = line_step(c, dir, data, len, ts_ns);
+			break;
+		case ST_HEADERS:
 			if (!d->ln.total && !d->ln.skip &&
 			    (dir || c->http_seen)) {
 				k = http_headers_direct(c, dir, data, len, ts_ns);
