@@ -587,7 +587,7 @@ static void count_end(void *ctx, const struct rs_flow_info *f,
  * flows be freed, so a stale pointer would also be a use after free. */
 static void test_flow_cache_churn(void **state)
 {
-	enum { N = 700, ROUNDS = 5 };
+	enum { N = 1500, ROUNDS = 5 };  /* the cache has 1024 slots */
 	struct rs_flow_table *t = NULL;
 	struct rs_flow_worker *w = NULL, *w2 = NULL;
 	struct port_pkts *c = calloc(1, sizeof(*c)), *c2 = calloc(1, sizeof(*c2));
