@@ -334,7 +334,6 @@ void http_lv_direct(struct http_lv *lv, const struct http_line *ln,
 void http_lv_buffered(struct http_lv *lv, const struct http_line *ln,
 		      bool term);
 bool http_plausible(const uint8_t *p, size_t n);
-bool http_version_ok(const uint8_t *p, size_t n);
 int http_parse_request(struct http_req *r, const struct http_lv *lv,
 		       bool no_version);
 bool http_req_is_10(const struct http_req *r);

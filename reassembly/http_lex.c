@@ -161,8 +161,8 @@ bool http_plausible(const uint8_t *p, size_t n)
 
 /* ---- start lines ----------------------------------------------------- */
 
-/* "HTTP/" DIGIT "." DIGIT */
-bool http_version_ok(const uint8_t *p, size_t n)
+/* "HTTP/" DIGIT "." DIGIT (inline: once or twice per transaction) */
+static inline bool http_version_ok(const uint8_t *p, size_t n)
 {
 	return n == 8 && !memcmp(p, "HTTP/", 5) && digit(p[5]) &&
 	       p[6] == '.' && digit(p[7]);
@@ -216,6 +216,19 @@ int http_parse_request(struct http_req *r, const struct http_lv *lv,
 	e = n;
 	while (e > u && ws(p[e - 1]))
 		e--;
+	/* The usual " HTTP/1.1" at the end: the version word found without
+	 * the byte-by-byte walk back (it has no blank; p[u] is no blank, so
+	 * e - 9 > u). */
+	if (e - u >= 9 && ws(p[e - 9]) && http_version_ok(p + e - 8, 8)) {
+		s = e - 8;
+		for (ue = s - 1; ue > u && ws(p[ue - 1]); ue--)
+			;
+		http_set_field(r->uri, &r->uri_len, sizeof(r->uri), p + u,
+			       ue - u, &r->flags);
+		http_set_field(r->version, &r->version_len,
+			       sizeof(r->version), p + s, 8, &r->flags);
+		return 0;
+	}
 	for (s = e; s > u && !ws(p[s - 1]); s--)
 		;
 	if (s == u) { /* one word only: HTTP/0.9 or junk */
@@ -262,7 +275,21 @@ bool http_parse_status(const uint8_t *p, size_t n, int *status, bool *http10)
 void http_cl_apply(struct http_msg *m, const uint8_t *v, size_t n)
 {
 	size_t i = 0, values = 0;
+	uint64_t one = 0;
 
+	/* The usual value, digits only: one element, as the loop reads it. */
+	while (i < n && i < 18 && digit(v[i]))
+		one = one * 10 + (uint64_t)(v[i++] - '0');
+	if (i && i == n) {
+		if (m->cl_state == CL_NONE) {
+			m->cl_state = CL_OK;
+			m->cl = one;
+		} else if (m->cl_state == CL_OK && one != m->cl) {
+			m->cl_state = CL_CONFLICT;
+		}
+		return;
+	}
+	i = 0;
 	while (i <= n) {
 		const uint8_t *e = v + i;
 		size_t en = 0;
