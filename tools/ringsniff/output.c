@@ -5,9 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "ringsniff.h"
 
@@ -167,12 +164,29 @@ static unsigned ndigits(uint64_t v)
 
 /* Decimal by hand, two digits per division, written back to front once the
  * length is known: a line holds a dozen numbers (printf cost more than the
- * rest of the line). At most 20 bytes. */
-static char *fmt_u64(char *p, uint64_t v)
+ * rest of the line).  Most are small (ports, status, lengths), and those
+ * take a short way in 32 bits.  At most 20 bytes. */
+static inline __attribute__((always_inline))
+char *fmt_u64(char *p, uint64_t v)
 {
-	if (v < 10) {
-		*p = (char)('0' + v);
-		return p + 1;
+	if (v < 100) {
+		if (v < 10) {
+			*p = (char)('0' + v);
+			return p + 1;
+		}
+		memcpy(p, digits2 + 2 * v, 2);
+		return p + 2;
+	}
+	if (v < 10000) {
+		unsigned hi = (unsigned)v / 100, lo = (unsigned)v % 100;
+		if (hi < 10)
+			*p++ = (char)('0' + hi);
+		else {
+			memcpy(p, digits2 + 2 * hi, 2);
+			p += 2;
+		}
+		memcpy(p, digits2 + 2 * lo, 2);
+		return p + 2;
 	}
 	char *e = p + ndigits(v), *q = e;
 	while (v >= 100) {
@@ -203,7 +217,8 @@ static _Thread_local struct {
 	char txt[16];               /* at most 11 digits */
 } ts_last = {UINT64_MAX, 0, {0}};
 
-static char *fmt_ts(char *p, uint64_t ns)
+static inline __attribute__((always_inline))
+char *fmt_ts(char *p, uint64_t ns)
 {
 	uint64_t sec = ns / 1000000000u;
 	unsigned us = (unsigned)(ns % 1000000000u / 1000u);
@@ -290,50 +305,35 @@ static struct jpos put_special(char *p, const uint8_t *s, size_t n, size_t i)
  * Writes at most 6 * n + 16 bytes from p (a store may reach past the
  * returned end); reads only s[0..n). */
 #if defined(__SSE2__) && !defined(RS_OUTPUT_NO_SSE2)
+/* Sixteen bytes in an SSE2 register, through GCC/clang vector extensions
+ * rather than <emmintrin.h>, whose inline functions profilers charge to
+ * that header instead of to this file. */
+typedef signed char v16 __attribute__((vector_size(16)));
+typedef char v16c __attribute__((vector_size(16)));   /* what the builtin takes */
+#define V16(c) ((v16){c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c})
+
 /* Bit j set: byte j of the sixteen needs care.  Compared as signed, bytes
  * from 0x80 are negative, so one compare finds them and the controls. */
-static unsigned special16(__m128i v)
+static unsigned special16(v16 v)
 {
-	__m128i m = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-	return (unsigned)_mm_movemask_epi8(m);
+	v16 m = (v16)((v < V16(0x20)) | (v == V16('"')) | (v == V16('\\')));
+	return (unsigned)__builtin_ia32_pmovmskb128((v16c)m);
 }
 
-static __m128i load16(const uint8_t *s)
+static v16 load16(const uint8_t *s)
 {
-	return _mm_loadu_si128((const __m128i *)(const void *)s);
+	v16 v;
+	memcpy(&v, s, 16);
+	return v;
 }
 
-static void store16(char *p, __m128i v)
+static void store16(char *p, v16 v)
 {
-	_mm_storeu_si128((__m128i *)(void *)p, v);
+	memcpy(p, &v, 16);
 }
 
-static __m128i load8(const uint8_t *s)
-{
-	return _mm_loadl_epi64((const __m128i *)(const void *)s);
-}
-
-static void store8(char *p, __m128i v)
-{
-	_mm_storel_epi64((__m128i *)(void *)p, v);
-}
-
-static __m128i load4(const uint8_t *s)
-{
-	int32_t v;
-	memcpy(&v, s, 4);
-	return _mm_cvtsi32_si128(v);
-}
-
-static void store4(char *p, __m128i v)
-{
-	int32_t x = _mm_cvtsi128_si32(v);
-	memcpy(p, &x, 4);
-}
-
-static char *put_jstr_body(char *p, const uint8_t *s, size_t n)
+static inline __attribute__((always_inline))
+char *put_jstr_body(char *p, const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 	bool mirrored = false;          /* the 16 bytes before p are s[i-16..i) */
@@ -341,7 +341,7 @@ static char *put_jstr_body(char *p, const uint8_t *s, size_t n)
 		size_t r = n - i, k;
 		unsigned m;
 		if (r >= 16) {
-			__m128i x = load16(s + i);
+			v16 x = load16(s + i);
 			m = special16(x);
 			store16(p, x);
 			if (!m) {
@@ -357,7 +357,7 @@ static char *put_jstr_body(char *p, const uint8_t *s, size_t n)
 			/* The last 16 source bytes, stored so that they end where
 			 * s[n-1] goes: the part before p rewrites what is there. */
 			size_t back = 16 - r;
-			__m128i x = load16(s + n - 16);
+			v16 x = load16(s + n - 16);
 			m = special16(x) >> back;
 			store16(p - back, x);
 			if (!m)
@@ -365,20 +365,24 @@ static char *put_jstr_body(char *p, const uint8_t *s, size_t n)
 			k = (unsigned)__builtin_ctz(m);
 		} else if (r >= 8) {
 			/* 8..15 bytes: the first 8 and the last 8, overlapping. */
-			__m128i a = load8(s + i), b = load8(s + n - 8);
-			m = special16(_mm_unpacklo_epi64(a, b));
-			store8(p, a);
-			store8(p + r - 8, b);
+			v16 x;
+			memcpy(&x, s + i, 8);
+			memcpy((char *)&x + 8, s + n - 8, 8);
+			m = special16(x);
+			memcpy(p, &x, 8);
+			memcpy(p + r - 8, (char *)&x + 8, 8);
 			if (!m)
 				return p + r;
 			k = m & 0xff ? (unsigned)__builtin_ctz(m)
 				     : r - 8 + (unsigned)__builtin_ctz(m >> 8);
 		} else if (r >= 4) {
 			/* 4..7 bytes: the same with 4 (the zeros above are masked). */
-			__m128i a = load4(s + i), b = load4(s + n - 4);
-			m = special16(_mm_unpacklo_epi32(a, b)) & 0xff;
-			store4(p, a);
-			store4(p + r - 4, b);
+			v16 x = V16(0);
+			memcpy(&x, s + i, 4);
+			memcpy((char *)&x + 4, s + n - 4, 4);
+			m = special16(x) & 0xff;
+			memcpy(p, &x, 4);
+			memcpy(p + r - 4, (char *)&x + 4, 4);
 			if (!m)
 				return p + r;
 			k = m & 0xf ? (unsigned)__builtin_ctz(m)
@@ -417,7 +421,8 @@ static uint64_t special8(uint64_t v)
 	return (v | ~(ctl & quo & bsl)) & HIGH;
 }
 
-static char *put_jstr_body(char *p, const uint8_t *s, size_t n)
+static inline __attribute__((always_inline))
+char *put_jstr_body(char *p, const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
@@ -509,7 +514,30 @@ _Static_assert(sizeof(struct ep_entry) == 192, "three cache lines per entry");
 #define EP_SLOTS 128            /* 24 KiB per thread */
 static _Thread_local struct ep_entry ep_cache[EP_SLOTS];
 
-/* At most EP_TXT_MAX bytes. */
+/* Kept out of line: a miss is rare and would make every hit pay for its
+ * registers. */
+__attribute__((noinline))
+static void ep_render(struct ep_entry *c, const struct rs_flow_info *f)
+{
+	char *q = c->txt;
+	q = CPYL(q, ",\"src_ip\":\"");
+	q = fmt_addr(q, f->cli_addr, f->addr_len);
+	q = CPYL(q, "\",\"src_port\":");
+	q = fmt_u64(q, f->cli_port);
+	q = CPYL(q, ",\"dst_ip\":\"");
+	q = fmt_addr(q, f->srv_addr, f->addr_len);
+	q = CPYL(q, "\",\"dst_port\":");
+	q = fmt_u64(q, f->srv_port);
+	c->len = (uint8_t)(q - c->txt);
+	c->addr_len = f->addr_len;
+	c->cli_port = f->cli_port;
+	c->srv_port = f->srv_port;
+	memcpy(c->cli_addr, f->cli_addr, 16);
+	memcpy(c->srv_addr, f->srv_addr, 16);
+}
+
+/* Writes EP_TXT_MAX bytes (a copy of known size is a few moves; the line's
+ * bound counts that much anyway) and returns the end of the text. */
 static char *put_endpoints(char *p, const struct rs_flow_info *f)
 {
 	/* Client ports differ between a host's connections; mix in the rest so
@@ -519,24 +547,9 @@ static char *put_endpoints(char *p, const struct rs_flow_info *f)
 	struct ep_entry *c = &ep_cache[h % EP_SLOTS];
 	if (c->len == 0 || c->addr_len != f->addr_len || c->cli_port != f->cli_port ||
 	    c->srv_port != f->srv_port || memcmp(c->cli_addr, f->cli_addr, 16) != 0 ||
-	    memcmp(c->srv_addr, f->srv_addr, 16) != 0) {
-		char *q = c->txt;
-		q = CPYL(q, ",\"src_ip\":\"");
-		q = fmt_addr(q, f->cli_addr, f->addr_len);
-		q = CPYL(q, "\",\"src_port\":");
-		q = fmt_u64(q, f->cli_port);
-		q = CPYL(q, ",\"dst_ip\":\"");
-		q = fmt_addr(q, f->srv_addr, f->addr_len);
-		q = CPYL(q, "\",\"dst_port\":");
-		q = fmt_u64(q, f->srv_port);
-		c->len = (uint8_t)(q - c->txt);
-		c->addr_len = f->addr_len;
-		c->cli_port = f->cli_port;
-		c->srv_port = f->srv_port;
-		memcpy(c->cli_addr, f->cli_addr, 16);
-		memcpy(c->srv_addr, f->srv_addr, 16);
-	}
-	memcpy(p, c->txt, c->len);
+	    memcmp(c->srv_addr, f->srv_addr, 16) != 0)
+		ep_render(c, f);
+	memcpy(p, c->txt, EP_TXT_MAX);
 	return p + c->len;
 }
 
@@ -569,7 +582,8 @@ static struct line line_begin(struct rs_outbuf *b)
 
 static void line_end(struct rs_outbuf *b, struct line *l)
 {
-	put(l, "\n", 1);
+	if (l->p < l->end)
+		*l->p++ = '\n';
 	b->len = (size_t)(l->p - b->buf);
 	/* Every worker's lines count in the one sink, outside its lock. */
 	__atomic_fetch_add(&b->sink->lines, 1, __ATOMIC_RELAXED);
