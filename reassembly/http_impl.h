@@ -318,7 +318,8 @@ void http_status_line(struct rs_http_conn *c, const struct http_lv *lv);
 void http_header_line(struct rs_http_conn *c, int dir,
 		      const struct http_lv *lv);
 size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
-			   size_t n, uint64_t ts);
+			   size_t n, uint64_t ts, size_t pre);
+void http_request_ok(struct rs_http_conn *c, const struct http_lv *lv);
 void http_chunk_size_line(struct rs_http_conn *c, int dir,
 			  const struct http_lv *lv);
 void http_resync_line(struct rs_http_conn *c, int dir,

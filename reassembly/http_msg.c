@@ -220,6 +220,19 @@ void http_resync_line(struct rs_http_conn *c, int dir,
 	http_request_line(c, &sub);
 }
 
+/* A request line was parsed into c->cur: its head follows. */
+void http_request_ok(struct rs_http_conn *c, const struct http_lv *lv)
+{
+	struct http_dir *d = &c->d[0];
+
+	c->http_seen = true;
+	d->synced = true;
+	memset(&d->m, 0, sizeof(d->m));
+	d->m.http10 = http_req_is_10(&c->cur);
+	d->st = ST_HEADERS;
+	d->head_bytes = lv->raw;
+}
+
 void http_request_line(struct rs_http_conn *c, const struct http_lv *lv)
 {
 	struct http_dir *d = &c->d[0];
@@ -236,12 +249,7 @@ void http_request_line(struct rs_http_conn *c, const struct http_lv *lv)
 	}
 	rc = http_parse_request(&c->cur, lv, false);
 	if (rc == 0) {
-		c->http_seen = true;
-		d->synced = true;
-		memset(&d->m, 0, sizeof(d->m));
-		d->m.http10 = http_req_is_10(&c->cur);
-		d->st = ST_HEADERS;
-		d->head_bytes = lv->raw;
+		http_request_ok(c, lv);
 		return;
 	}
 	if (http_lost(c, 0)) { /* maybe a request line follows */
@@ -429,10 +437,11 @@ static void bad_header(struct rs_http_conn *c, int dir)
 	c->d[dir].m.last_hdr = H_NONE;
 }
 
-/* One header field's value (or an obs-fold continuation of it). */
-static void header_value(struct rs_http_conn *c, int dir, int hdr,
-			 const uint8_t *v, size_t n,
-			 const struct http_lv *lv, bool fold)
+/* One header field's value (or an obs-fold continuation of it).  Inline:
+ * the direct path's calls (no fold, nothing over) shrink to a few tests. */
+static inline __attribute__((always_inline)) void
+header_value(struct rs_http_conn *c, int dir, int hdr, const uint8_t *v,
+	     size_t n, const struct http_lv *lv, bool fold)
 {
 	struct http_msg *m = &c->d[dir].m;
 	struct http_req *r = &c->cur;
@@ -551,6 +560,21 @@ void http_header_line(struct rs_http_conn *c, int dir,
 	header_value(c, dir, hdr, v, vn, lv, false);
 }
 
+#ifdef HTTP_SSE2
+/* Bit k clear when p[k] is a letter or '-', for p[0..16). */
+static inline unsigned name_block(const uint8_t *p)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i y = _mm_or_si128(x, _mm_set1_epi8(0x20));
+	/* Signed compares: bytes >= 0x80 are negative, so no letter. */
+	__m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(y, _mm_set1_epi8(0x60)),
+				      _mm_cmplt_epi8(y, _mm_set1_epi8(0x7b)));
+	__m128i dash = _mm_cmpeq_epi8(x, _mm_set1_epi8('-'));
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, dash)) ^ 0xffffu;
+}
+#endif
+
 /* Length of the run of tchar at p, which must end before p + avail.
  * Names are short: a block of letters and '-' first, then unrolled bytes. */
 static inline size_t name_len(const uint8_t *p, size_t avail)
@@ -559,15 +583,7 @@ static inline size_t name_len(const uint8_t *p, size_t avail)
 
 #ifdef HTTP_SSE2
 	if (avail >= 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-		__m128i y = _mm_or_si128(x, _mm_set1_epi8(0x20));
-		/* Signed compares: bytes >= 0x80 are negative, so no letter. */
-		__m128i alpha = _mm_and_si128(
-			_mm_cmpgt_epi8(y, _mm_set1_epi8(0x60)),
-			_mm_cmplt_epi8(y, _mm_set1_epi8(0x7b)));
-		__m128i dash = _mm_cmpeq_epi8(x, _mm_set1_epi8('-'));
-		unsigned other = (unsigned)_mm_movemask_epi8(
-					 _mm_or_si128(alpha, dash)) ^ 0xffffu;
+		unsigned other = name_block(p);
 
 		i = other ? (size_t)__builtin_ctz(other) : 16;
 	}
@@ -587,41 +603,30 @@ static inline size_t name_len(const uint8_t *p, size_t avail)
 	}
 }
 
-/* A non-empty header line lying whole in the segment, CR LF removed, no
- * longer than the line buffer (so nothing is cut): exactly what
- * http_header_line does with its line view, without building one.
- * p[len] is the line's CR or LF, so the scans need no bound: neither is a
- * tchar, blank or ':'.  Anything unusual goes the general way. */
-static inline void header_direct(struct rs_http_conn *c, int dir,
-				 const uint8_t *p, size_t len, size_t raw,
-				 size_t avail, uint64_t ts)
+/* One header line the direct paths do not read themselves (obs-fold, a
+ * bad name): through the line view, as line_step would. */
+static void header_general(struct rs_http_conn *c, int dir, const uint8_t *p,
+			   size_t take, uint64_t ts)
+{
+	struct http_lv lv;
+
+	http_lv_direct(&lv, &c->d[dir].ln, p, take - 1, ts);
+	http_header_line(c, dir, &lv);
+}
+
+/* The value of a Host, User-Agent, Content-Length or Transfer-Encoding line
+ * whose name ends at p + j (':' there), blanks trimmed. */
+static inline void header_known(struct rs_http_conn *c, int dir, int hdr,
+				const uint8_t *p, size_t len, size_t i,
+				size_t j)
 {
 	static const struct http_lv whole; /* header_value only asks `over` */
-	struct http_dir *d = &c->d[dir];
-	const uint8_t *v;
-	size_t i = name_len(p, avail), j, vn;
-	int hdr;
+	const uint8_t *v = p + j + 1;
+	size_t vn = len - (j + 1);
 
-	j = i;
-	while (p[j] == ' ' || p[j] == '\t')
-		j++;
-	if (!i || p[j] != ':') { /* obs-fold or a bad name */
-		struct http_lv lv;
-
-		http_lv_direct(&lv, &d->ln, p, raw - 1, ts);
-		http_header_line(c, dir, &lv);
-		return;
-	}
-	d->head_bytes += raw;
-	hdr = http_hdr_kind(p, i, dir);
-	d->m.last_hdr = (uint8_t)hdr;
-	if (hdr == H_OTHER)
-		return;
 	if (j != i && (hdr == H_CL || hdr == H_TE))
 		http_msg_flag(c, dir, F(SMUGGLING) |
 				 (dir ? F(BAD_RESPONSE) : F(BAD_REQUEST)));
-	v = p + j + 1;
-	vn = len - (j + 1);
 	while (vn && (*v == ' ' || *v == '\t')) {
 		v++;
 		vn--;
@@ -631,20 +636,32 @@ static inline void header_direct(struct rs_http_conn *c, int dir,
 	header_value(c, dir, hdr, v, vn, &whole, false);
 }
 
-/* Header lines lying whole in the segment, the common case: for each, what
- * line_step and line_done would do (dir's state is ST_HEADERS, no line is
- * pending), without the line view and with one copy of the raw head.
- * Returns the bytes used; stops before the first line it leaves to
- * line_step (no LF yet, too long, over the head limit). */
-size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
-			   size_t n, uint64_t ts)
+/* The end of a head in the segment: its bytes are copied before it is
+ * committed. */
+static size_t head_end_direct(struct rs_http_conn *c, int dir,
+			      const uint8_t *p, size_t used, size_t pre)
+{
+	if (dir) {
+		resp_head_end(c);
+	} else {
+		http_head_append_lines(c, p - pre, used + pre);
+		req_head_end(c);
+	}
+	return used;
+}
+
+/* Header lines lying whole in the segment, byte-safe for any n: one memchr
+ * per line.  See http_headers_direct. */
+static size_t headers_plain(struct rs_http_conn *c, int dir, const uint8_t *p,
+			    size_t n, uint64_t ts, size_t pre)
 {
 	struct http_dir *d = &c->d[dir];
 	size_t used = 0, cap = d->ln.cap;
 
 	while (used < n) {
 		const uint8_t *q = p + used, *lf = memchr(q, '\n', n - used);
-		size_t take, len;
+		size_t take, len, i, j;
+		int hdr;
 
 		if (!lf)
 			break;
@@ -656,21 +673,153 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 		    d->head_bytes + take > RS_HTTP_HEADER_BLOCK_MAX)
 			break;
 		used += take;
-		if (!len) {
-			/* The head is copied before it is committed. */
-			if (dir == 0)
-				http_head_append_lines(c, p, used);
-			if (dir)
-				resp_head_end(c);
-			else
-				req_head_end(c);
-			return used;
+		if (!len)
+			return head_end_direct(c, dir, p, used, pre);
+		/* q[len] is the line's CR or LF, so the scans need no bound:
+		 * neither is a tchar, blank or ':'. */
+		i = name_len(q, n - used + take);
+		for (j = i; q[j] == ' ' || q[j] == '\t'; j++)
+			;
+		if (!i || q[j] != ':') { /* obs-fold or a bad name */
+			header_general(c, dir, q, take, ts);
+			continue;
 		}
-		header_direct(c, dir, q, len, take, n - used + take, ts);
+		d->head_bytes += take;
+		hdr = http_hdr_kind(q, i, dir);
+		d->m.last_hdr = (uint8_t)hdr;
+		if (hdr != H_OTHER)
+			header_known(c, dir, hdr, q, len, i, j);
 	}
 	if (dir == 0)
-		http_head_append_lines(c, p, used);
+		http_head_append_lines(c, p - pre, used + pre);
 	return used;
+}
+
+#ifdef HTTP_SSE2
+/* Bit k set when s[k] is LF, for s[0..64) cut at end (bytes there are not
+ * read: a chunk running past end is loaded ending at end, which is at
+ * least 16 bytes after the segment's start, and shifted into place). */
+static inline uint64_t lf_mask64(const uint8_t *s, const uint8_t *end)
+{
+	const __m128i lf = _mm_set1_epi8('\n');
+	uint64_t m = 0;
+
+	if (end - s >= 64) {
+		for (int k = 0; k < 4; k++) {
+			__m128i x = _mm_loadu_si128(
+				(const __m128i *)(const void *)(s + 16 * k));
+
+			m |= (uint64_t)(unsigned)_mm_movemask_epi8(
+				     _mm_cmpeq_epi8(x, lf)) << (16 * k);
+		}
+		return m;
+	}
+	for (int k = 0; k < 4 && s + 16 * k < end; k++) {
+		const uint8_t *ck = s + 16 * k;
+		size_t over = ck + 16 > end ? (size_t)(ck + 16 - end) : 0;
+		__m128i x = _mm_loadu_si128(
+			(const __m128i *)(const void *)(ck - over));
+		unsigned b = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, lf));
+
+		m |= (uint64_t)(b >> over) << (16 * k);
+	}
+	return m;
+}
+#endif
+
+/* Header lines lying whole in the segment, the common case: for each, what
+ * line_step and line_done would do (dir's state is ST_HEADERS, no line is
+ * pending), without the line view and with one copy of the raw head.
+ * Returns the bytes used; stops before the first line it leaves to
+ * line_step (no LF yet, maybe too long, over the head limit).  The pre
+ * bytes before p (dir 0's request line) are copied with these, in every
+ * case, as the same lines given one by one.
+ * With SSE2 the LFs are found 64 bytes at a time and the per-line state
+ * (position, head bytes, last header) lives in locals, stored back before
+ * anything that might read it. */
+size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
+			   size_t n, uint64_t ts, size_t pre)
+{
+#ifdef HTTP_SSE2
+	struct http_dir *d = &c->d[dir];
+	const uint8_t *q = p, *end = p + n, *lim, *base = p;
+	uint64_t hb = d->head_bytes, mask;
+	size_t cap1 = (size_t)d->ln.cap + 1;
+	uint8_t last = d->m.last_hdr;
+
+	if (n < 16 || hb >= RS_HTTP_HEADER_BLOCK_MAX)
+		return headers_plain(c, dir, p, n, ts, pre);
+	/* A line whose LF is at lim or later takes the head over the limit
+	 * (head bytes + its raw bytes): one compare per line.  A line of up
+	 * to cap + 1 raw bytes is never longer than the line buffer. */
+	lim = RS_HTTP_HEADER_BLOCK_MAX - hb < n
+		      ? p + (RS_HTTP_HEADER_BLOCK_MAX - hb) : end;
+	mask = lf_mask64(base, end);
+	for (;;) {
+		const uint8_t *lf;
+		size_t take, len, i, j;
+		int hdr;
+
+		while (!mask) {
+			base += 64;
+			if (base >= end)
+				goto out;
+			mask = lf_mask64(base, end);
+		}
+		lf = base + __builtin_ctzll(mask);
+		take = (size_t)(lf - q) + 1;
+		if (lf >= lim || take > cap1)
+			break;
+		mask &= mask - 1;
+		if (take <= 2 && (take == 1 || q[0] == '\r')) {
+			d->head_bytes = hb;
+			d->m.last_hdr = last;
+			return head_end_direct(c, dir, p, (size_t)(lf + 1 - p),
+					       pre);
+		}
+		/* The usual name: letters and '-' up to a ':' within 16 bytes
+		 * (the block is read only when the segment has it). */
+		i = j = 0;
+		if (end - q >= 16) {
+			unsigned other = name_block(q);
+
+			if (other) {
+				i = j = (size_t)__builtin_ctz(other);
+				if (q[i] != ':')
+					i = 0;
+			}
+		}
+		if (!i) { /* *lf ends the scans (no tchar, blank or ':') */
+			i = name_len(q, (size_t)(end - q));
+			for (j = i; q[j] == ' ' || q[j] == '\t'; j++)
+				;
+		}
+		if (!i || q[j] != ':') { /* obs-fold or a bad name */
+			d->head_bytes = hb;
+			d->m.last_hdr = last;
+			header_general(c, dir, q, take, ts);
+			hb = d->head_bytes;
+			last = d->m.last_hdr;
+		} else {
+			hb += take;
+			hdr = http_hdr_kind(q, i, dir);
+			last = (uint8_t)hdr;
+			if (hdr != H_OTHER) {
+				len = take - 1 - (lf[-1] == '\r');
+				header_known(c, dir, hdr, q, len, i, j);
+			}
+		}
+		q = lf + 1;
+	}
+out:
+	d->head_bytes = hb;
+	d->m.last_hdr = last;
+	if (dir == 0)
+		http_head_append_lines(c, p - pre, (size_t)(q - p) + pre);
+	return (size_t)(q - p);
+#else
+	return headers_plain(c, dir, p, n, ts, pre);
+#endif
 }
 
 /* ---- bodies ------------------------------------------------------------ */

@@ -190,10 +190,8 @@ static size_t start_line_direct(struct rs_http_conn *c, int dir,
 	if (len - crlf > d->ln.cap ||
 	    d->head_bytes + take > RS_HTTP_HEADER_BLOCK_MAX)
 		return 0;
-	if (dir == 0) {
+	if (dir == 0)
 		http_cur_begin(c, ts);
-		http_head_append(c, p, take);
-	}
 	/* As http_lv_direct would fill it (whole: nothing over). */
 	t = len < HTTP_TAIL ? len : HTTP_TAIL;
 	lv.p = p;
@@ -205,11 +203,24 @@ static size_t start_line_direct(struct rs_http_conn *c, int dir,
 	lv.ts = ts;
 	lv.over = false;
 	lv.crlf = crlf;
-	if (dir)
+	/* After a good start line the header lines are read at once, as the
+	 * next round of rs_http_conn_data would (nothing pending: whole). */
+	if (dir) {
 		http_status_line(c, &lv);
-	else
-		http_request_line(c, &lv);
-	return take;
+		if (d->st != ST_HEADERS)
+			return take;
+		return take + http_headers_direct(c, 1, p + take, n - take, ts, 0);
+	}
+	/* http_request_line's check for junk before anything HTTP is not
+	 * needed: this path runs only after HTTP was seen. */
+	if (!lv.total || http_parse_request(&c->cur, &lv, false) != 0) {
+		http_head_append(c, p, take);
+		http_request_line(c, &lv); /* parses again: same result */
+		return take;
+	}
+	http_request_ok(c, &lv);
+	/* The request line is copied with the header lines: one copy. */
+	return take + http_headers_direct(c, 0, p + take, n - take, ts, take);
 }
 
 /* ---- the stream interface ----------------------------------------------- */
@@ -252,7 +263,8 @@ void rs_http_conn_data(struct rs_http_conn *c, int dir, const uint8_t *data,
 		case ST_HEADERS:
 			if (!d->ln.total && !d->ln.skip &&
 			    (dir || c->http_seen)) {
-				k = http_headers_direct(c, dir, data, len, ts_ns);
+				k = http_headers_direct(c, dir, data, len, ts_ns,
+							0);
 				if (k)
 					break;
 			}
