@@ -230,8 +230,8 @@ struct http_priv {
 
 /* ---- small inline helpers (hot: several calls per transaction) ------- */
 
-/* memcpy for short fields (methods, versions, hosts): inline up to 16
- * bytes, by moves that stay inside [0, n); longer ones go to memcpy. */
+/* memcpy for short fields (methods, versions, hosts, user agents): inline,
+ * by moves that stay inside [0, n). */
 static inline void http_copy(void *dst, const void *src, size_t n)
 {
 	uint8_t *d = dst;
@@ -258,7 +258,19 @@ static inline void http_copy(void *dst, const void *src, size_t n)
 		d[n / 2] = b;
 		d[n - 1] = e;
 	} else if (n) {
-		memcpy(d, s, n);
+		/* n > 16: 16-byte pieces, the last one overlapping.  A plain
+		 * memcpy here is inlined by gcc as `rep movsq` (the size is
+		 * bounded by the field), whose start-up cost was 3% of a run. */
+		size_t i;
+
+		for (i = 0; i + 16 < n; i += 16)
+			memcpy(d + i, s + i, 16);
+		/* gcc warns for fields under 17 bytes, where n > 16 never
+		 * happens (set_field cuts n to the field). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+		memcpy(d + n - 16, s + n - 16, 16);
+#pragma GCC diagnostic pop
 	}
 }
 
