@@ -10,6 +10,9 @@
 # 1-packet file (CAPTURE.tiny.pcap) to measure their startup, which the
 # report subtracts.  Environment: BENCH_RUNS (3), BENCH_FILE_TOOLS.
 #   ringsniff-T1     ringsniff -r -T 1, HTTP and flow logs to files
+#   ringsniff-T1-null  the same as ringsniff-T1 with both logs to /dev/null,
+#                    tcpdump's sink: the tools' own work, without the file
+#                    system's cost of storing 200+ MB of log lines
 #   ringsniff-T2     the same with -T 2 (each worker maps the file)
 #   ringsniff-nolog  ringsniff -r -T 1, summary only (flows, reassembly and
 #                    HTTP parsing all run; nothing is logged)
@@ -21,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 : "${BENCH_TMP:?}" "${RINGSNIFF:?}"
 runs=${BENCH_RUNS:-3}
-tools=${BENCH_FILE_TOOLS:-ringsniff-T1 ringsniff-T2 ringsniff-nolog tcpdump tshark seed}
+tools=${BENCH_FILE_TOOLS:-ringsniff-T1 ringsniff-T1-null ringsniff-T2 ringsniff-nolog tcpdump tshark seed}
 head_pkts=${BENCH_HEAD_PKTS:-100000}
 caps=("$@")
 [ ${#caps[@]} -gt 0 ] || bench_die "usage: file.sh CAPTURE.pcap..."
@@ -56,6 +59,9 @@ run_one() {  # CAPTURE TOOL RUN FILE
 		cmd=("$RINGSNIFF" -q -r "$f" -T "${tool#ringsniff-T}"
 			--http-log "$d.http.jsonl" --flow-log "$d.flow.jsonl"
 			--summary-json "$d.json") ;;
+	ringsniff-T1-null)
+		cmd=("$RINGSNIFF" -q -r "$f" -T 1 --http-log /dev/null
+			--flow-log /dev/null --summary-json "$d.json") ;;
 	ringsniff-nolog)
 		cmd=("$RINGSNIFF" -q -r "$f" -T 1 --summary-json "$d.json") ;;
 	tcpdump)

@@ -20,7 +20,7 @@ from collections import defaultdict
 
 LIVE_TOOLS = ["ringsniff", "tcpdump", "tcpdump-B", "netsniff-ng", "tshark", "seed",
               "ringsniff-T1", "ringsniff-nolog"]
-FILE_TOOLS = ["ringsniff-T1", "ringsniff-T2", "ringsniff-nolog", "tcpdump",
+FILE_TOOLS = ["ringsniff-T1", "ringsniff-T1-null", "ringsniff-T2", "ringsniff-nolog", "tcpdump",
               "tshark", "seed"]
 TOOL_DESC = {
     "ringsniff": "ringsniff (2 workers, flows + reassembly + HTTP log to a file)",
@@ -30,6 +30,7 @@ TOOL_DESC = {
     "tshark": "tshark -Y http.request -T fields (HTTP extraction)",
     "seed": "seed_sniffer.py (AF_PACKET socket + dpkt, as the blog)",
     "ringsniff-T1": "ringsniff -r -T 1, HTTP + flow logs",
+    "ringsniff-T1-null": "ringsniff -r -T 1, HTTP + flow logs to /dev/null (tcpdump's sink)",
     "ringsniff-T2": "ringsniff -r -T 2, HTTP + flow logs",
     "ringsniff-nolog": "ringsniff without HTTP and flow logs (summary only)",
 }
@@ -326,15 +327,24 @@ def file_section(rows, oracle, meta, plotdir):
                 out[i] = line.replace("__TD__%s" % t, ratio)
         out.append("")
         if "ringsniff-T1" in res and td:
-            r1 = res["ringsniff-T1"]
-            met = r1["wall"] <= td["wall"]
-            out.append("Goal (full pipeline, one thread, at least as fast as `tcpdump -r FILE -w /dev/null`): "
-                       "%s — ringsniff -T 1 %s ns/packet wall (%s CPU), tcpdump %s ns/packet wall (%s CPU): "
-                       "%.1f× the time.%s\n" % (
-                           "**met**" if met else "**not met**", fmt(r1["nspp"]), fmt(r1["cnspp"]),
-                           fmt(td["nspp"]), fmt(td["cnspp"]), r1["wall"] / td["wall"],
-                           (" Without logs: %.1f×." % (res["ringsniff-nolog"]["wall"] / td["wall"]))
-                           if "ringsniff-nolog" in res else ""))
+            # Judged on wall time; CPU time is given beside it because
+            # the wall clock of these shared CPUs is the noisier figure.
+            def verdict(t, what):
+                r = res[t]
+                return ("%s, %s: %s — %s ns/packet wall (%s CPU) against tcpdump's %s (%s CPU): "
+                        "%.2f× the time (CPU %.2f×)." % (
+                            t, what, "**met**" if r["wall"] <= td["wall"] else "**not met**",
+                            fmt(r["nspp"]), fmt(r["cnspp"]), fmt(td["nspp"]), fmt(td["cnspp"]),
+                            r["wall"] / td["wall"],
+                            r["cpu"] / td["cpu"] if td["cpu"] else float("nan")))
+            out.append("Goal (full pipeline, one thread, at least as fast as `tcpdump -r FILE -w /dev/null`):\n")
+            out.append("- " + verdict("ringsniff-T1", "logs written to files"))
+            if "ringsniff-T1-null" in res:
+                out.append("- " + verdict("ringsniff-T1-null", "logs written to /dev/null as tcpdump's copy is"))
+            if "ringsniff-nolog" in res:
+                out.append("- (for reference, no logs at all: %.2f× the time)" % (
+                    res["ringsniff-nolog"]["wall"] / td["wall"]))
+            out.append("")
     with open(os.path.join(plotdir, "file_pps.dat"), "w") as f:
         f.write("tool " + " ".join(caps) + "\n")
         for t in tools_present:
