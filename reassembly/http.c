@@ -342,9 +342,14 @@ uint64_t http_commit(struct rs_http_conn *c, uint32_t flags)
 		}
 	}
 	e = &c->pend[(c->p_head + c->p_count) % RS_HTTP_PENDING_MAX];
-	memset(e, 0, sizeof(*e));
+	/* Every field set one by one: a memset of the entry is compiled to
+	 * `rep stos`, whose start-up cost was a quarter of this function. */
 	e->seq = c->next_seq++;
 	e->ts_ns = r->ts;
+	e->resp_ts_ns = 0;
+	e->req_body_len = e->resp_body_len = 0;
+	e->body_kept = 0;
+	e->req_done = e->resp_done = e->resp_seen = e->body_end = false;
 	e->pos = r->pos;
 	e->head_len = r->keep ? r->used : 0;
 	e->flags = r->flags | flags;

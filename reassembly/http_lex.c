@@ -183,16 +183,23 @@ int http_parse_request(struct http_req *r, const struct http_lv *lv,
 	const uint8_t *p = lv->p, *vp;
 	size_t n = lv->len, i = 0, u, e, s, ue, vn;
 
-	while (i < n && http_tchar(p[i]))
-		i++;
-	if (!i || i >= n || p[i] != ' ')
-		return -1;
-	http_set_field(r->method, &r->method_len, sizeof(r->method), p, i,
-		       &r->flags);
-	if (i == 4 && !memcmp(p, "HEAD", 4))
-		r->kind = K_HEAD;
-	else if (i == 7 && !memcmp(p, "CONNECT", 7))
-		r->kind = K_CONNECT;
+	/* Most requests are GETs: one word compare instead of the walk. */
+	if (n >= 4 && http_ld32(p) == http_ld32((const uint8_t *)"GET ")) {
+		memcpy(r->method, "GET", 4);
+		r->method_len = 3;
+		i = 3;
+	} else {
+		while (i < n && http_tchar(p[i]))
+			i++;
+		if (!i || i >= n || p[i] != ' ')
+			return -1;
+		http_set_field(r->method, &r->method_len, sizeof(r->method),
+			       p, i, &r->flags);
+		if (i == 4 && !memcmp(p, "HEAD", 4))
+			r->kind = K_HEAD;
+		else if (i == 7 && !memcmp(p, "CONNECT", 7))
+			r->kind = K_CONNECT;
+	}
 	u = i;
 	while (u < n && ws(p[u]))
 		u++;
