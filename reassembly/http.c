@@ -188,6 +188,22 @@ void http_cur_begin(struct rs_http_conn *c, uint64_t ts)
 {
 	struct http_req *r = &c->cur;
 
+	if (c->cur_held) {
+		struct http_pend *e = &c->pend[(c->p_head + c->p_count - 1) %
+					       RS_HTTP_PENDING_MAX];
+		uint8_t *s = c->store + e->pos % STORE + e->head_len;
+
+		http_copy(s, r->method, r->method_len);
+		s += r->method_len;
+		http_copy(s, r->uri, r->uri_len);
+		s += r->uri_len;
+		http_copy(s, r->host, r->host_len);
+		s += r->host_len;
+		http_copy(s, r->ua, r->ua_len);
+		s += r->ua_len;
+		http_copy(s, r->version, r->version_len);
+		c->cur_held = false;
+	}
 	r->ts = ts;
 	r->pos = c->p_count ? c->st_end : 0;
 	r->used = 0;
@@ -256,18 +272,30 @@ void http_emit_front(struct rs_http_conn *c)
 	t->req_head = e->head_len ? s : NULL;
 	t->req_head_len = e->head_len;
 	s += e->head_len;
-#define TAKE(field, len)                                                 \
+#define TAKE(field, len, src)                                            \
 	do {                                                             \
-		http_copy(t->field, s, e->len);                          \
+		http_copy(t->field, src, e->len);                        \
 		t->field[e->len] = 0;                                    \
 		t->len = e->len;                                         \
 		s += e->len;                                             \
 	} while (0)
-	TAKE(method, method_len);
-	TAKE(uri, uri_len);
-	TAKE(host, host_len);
-	TAKE(user_agent, ua_len);
-	TAKE(version, version_len);
+	/* Only the newest request can still hold its fields in cur. */
+	if (c->cur_held && c->p_count == 1) {
+		struct http_req *r = &c->cur;
+
+		TAKE(method, method_len, r->method);
+		TAKE(uri, uri_len, r->uri);
+		TAKE(host, host_len, r->host);
+		TAKE(user_agent, ua_len, r->ua);
+		TAKE(version, version_len, r->version);
+		c->cur_held = false;
+	} else {
+		TAKE(method, method_len, s);
+		TAKE(uri, uri_len, s);
+		TAKE(host, host_len, s);
+		TAKE(user_agent, ua_len, s);
+		TAKE(version, version_len, s);
+	}
 #undef TAKE
 	t->req_body_len = e->req_body_len;
 	t->req_body = e->body_kept ? c->body + e->body_off : NULL;
@@ -362,11 +390,9 @@ uint64_t http_commit(struct rs_http_conn *c, uint32_t flags)
 	e->version_len = r->version_len;
 	e->body_off = c->b_end;
 	e->body_full = true;
-	store_put(c, r->method, r->method_len);
-	store_put(c, r->uri, r->uri_len);
-	store_put(c, r->host, r->host_len);
-	store_put(c, r->ua, r->ua_len);
-	store_put(c, r->version, r->version_len);
+	/* The fields' room is kept; they stay in cur (see cur_held). */
+	r->used += (uint32_t)slen;
+	c->cur_held = true;
 	c->st_end = r->pos + r->used;
 	c->p_count++;
 	c->has_cur = false;

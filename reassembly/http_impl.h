@@ -202,6 +202,10 @@ struct rs_http_conn {
 	struct rs_http_conn *next_free;
 	uint32_t cflags;            /* flags every txn gets (midstream) */
 	bool http_seen, not_http, has_cur;
+	/* The newest queued request's fields are still in cur, not yet in its
+	 * store region (room kept): copied there only when the next request
+	 * begins, so the usual keep-alive request is emitted from cur. */
+	bool cur_held;
 	uint64_t sniffed;           /* dir 0 bytes before anything HTTP */
 	uint64_t next_seq;          /* seq of the next committed request */
 	uint64_t resp_seq;          /* seq the next response answers */

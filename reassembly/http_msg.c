@@ -696,24 +696,35 @@ static size_t headers_plain(struct rs_http_conn *c, int dir, const uint8_t *p,
 }
 
 #ifdef HTTP_SSE2
-/* Bit k set when s[k] is LF, for s[0..64) cut at end (bytes there are not
- * read: a chunk running past end is loaded ending at end, which is at
- * least 16 bytes after the segment's start, and shifted into place). */
-static inline uint64_t lf_mask64(const uint8_t *s, const uint8_t *end)
+static inline uint64_t lf_mask64_at(const uint8_t *s)
 {
 	const __m128i lf = _mm_set1_epi8('\n');
 	uint64_t m = 0;
 
-	if (end - s >= 64) {
-		for (int k = 0; k < 4; k++) {
-			__m128i x = _mm_loadu_si128(
-				(const __m128i *)(const void *)(s + 16 * k));
+	for (int k = 0; k < 4; k++) {
+		__m128i x = _mm_loadu_si128(
+			(const __m128i *)(const void *)(s + 16 * k));
 
-			m |= (uint64_t)(unsigned)_mm_movemask_epi8(
-				     _mm_cmpeq_epi8(x, lf)) << (16 * k);
-		}
-		return m;
+		m |= (uint64_t)(unsigned)_mm_movemask_epi8(
+			     _mm_cmpeq_epi8(x, lf)) << (16 * k);
 	}
+	return m;
+}
+
+/* Bit k set when s[k] is LF, for s[0..64) cut at end (bytes there are not
+ * read).  Near end, the 64 bytes ending at end are loaded when the segment
+ * (from seg) has them, and shifted into place; otherwise a chunk running
+ * past end is loaded ending at end, which is at least 16 bytes after seg. */
+static inline uint64_t lf_mask64(const uint8_t *s, const uint8_t *end,
+				 const uint8_t *seg)
+{
+	const __m128i lf = _mm_set1_epi8('\n');
+	uint64_t m = 0;
+
+	if (end - s >= 64)
+		return lf_mask64_at(s);
+	if (end - seg >= 64)
+		return lf_mask64_at(end - 64) >> (64 - (end - s));
 	for (int k = 0; k < 4 && s + 16 * k < end; k++) {
 		const uint8_t *ck = s + 16 * k;
 		size_t over = ck + 16 > end ? (size_t)(ck + 16 - end) : 0;
@@ -732,8 +743,8 @@ static inline uint64_t lf_mask64(const uint8_t *s, const uint8_t *end)
  * pending), without the line view and with one copy of the raw head.
  * Returns the bytes used; stops before the first line it leaves to
  * line_step (no LF yet, maybe too long, over the head limit).  The pre
- * bytes before p (dir 0's request line) are copied with these, in every
- * case, as the same lines given one by one.
+ * bytes before p are the segment's too (its start line); dir 0 copies them
+ * with these, in every case, as the same lines given one by one.
  * With SSE2 the LFs are found 64 bytes at a time and the per-line state
  * (position, head bytes, last header) lives in locals, stored back before
  * anything that might read it. */
@@ -754,7 +765,7 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 	 * to cap + 1 raw bytes is never longer than the line buffer. */
 	lim = RS_HTTP_HEADER_BLOCK_MAX - hb < n
 		      ? p + (RS_HTTP_HEADER_BLOCK_MAX - hb) : end;
-	mask = lf_mask64(base, end);
+	mask = lf_mask64(base, end, p - pre);
 	for (;;) {
 		const uint8_t *lf;
 		size_t take, len, i, j;
@@ -764,7 +775,7 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 			base += 64;
 			if (base >= end)
 				goto out;
-			mask = lf_mask64(base, end);
+			mask = lf_mask64(base, end, p - pre);
 		}
 		lf = base + __builtin_ctzll(mask);
 		take = (size_t)(lf - q) + 1;

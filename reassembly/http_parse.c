@@ -209,7 +209,8 @@ static size_t start_line_direct(struct rs_http_conn *c, int dir,
 		http_status_line(c, &lv);
 		if (d->st != ST_HEADERS)
 			return take;
-		return take + http_headers_direct(c, 1, p + take, n - take, ts, 0);
+		return take + http_headers_direct(c, 1, p + take, n - take, ts,
+						  take);
 	}
 	/* http_request_line's check for junk before anything HTTP is not
 	 * needed: this path runs only after HTTP was seen. */
