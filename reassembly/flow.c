@@ -507,8 +507,9 @@ static void flow_end(struct rs_flow_worker *w, struct rs_flow *f,
 	if (w->end_fn)
 		w->end_fn(w->end_ctx, &f->info, reason);
 	cds_list_del(&f->lru);
-	if (w->fcache[f->cache_slot] == f)
-		w->fcache[f->cache_slot] = NULL;
+	for (unsigned i = 0; i < RS_FCACHE_WAYS; i++)
+		if (w->fcache[f->cache_slot * RS_FCACHE_WAYS + i] == f)
+			w->fcache[f->cache_slot * RS_FCACHE_WAYS + i] = NULL;
 	rcu_read_lock();
 	if (cds_lfht_del(w->t->ht, &f->node) == 0)
 		atomic_fetch_sub_explicit(&w->t->count, 1,
@@ -665,25 +666,38 @@ static struct rs_flow *flow_lookup(struct rs_flow_table *t,
 	return node ? caa_container_of(node, struct rs_flow, node) : NULL;
 }
 
-static inline unsigned fcache_slot(uint64_t hash)
+/* The cache's set from one multiply of the key (key_hash is three, in a
+ * chain that every packet waited for); the full hash is made only on a
+ * miss.  Peers choosing colliding tuples only cost themselves misses. */
+static inline unsigned fcache_set(const struct rs_flow_key *k,
+				  const uint64_t s[6])
 {
-	/* The top bits: cds_lfht's buckets use the low ones. */
-	return (unsigned)(hash >> (64 - RS_FCACHE_BITS));
+	uint64_t a = k->w[0] ^ (k->w[2] << 32 | k->w[2] >> 32) ^ k->w[1] ^
+		     k->w[3];
+
+	return (unsigned)(mum(a ^ s[1], k->w[4] ^ s[4]) >>
+			  (64 - RS_FCACHE_SET_BITS));
 }
 
+/* Newest in way 0; the one it pushes out of way 0 goes to way 1, so two
+ * busy flows of one set both stay. */
 static inline void fcache_put(struct rs_flow_worker *w, struct rs_flow *f,
-			      unsigned slot)
+			      unsigned set)
 {
-	w->fcache[slot] = f;
-	f->cache_slot = (uint16_t)slot;
+	struct rs_flow **e = &w->fcache[set * RS_FCACHE_WAYS];
+
+	if (e[0])
+		e[1] = e[0];
+	e[0] = f;
+	f->cache_slot = (uint16_t)set;
 }
 
 int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p)
 {
 	struct rs_flow_key k;
-	struct rs_flow *f;
+	struct rs_flow *f, **e;
 	uint64_t hash;
-	unsigned slot;
+	unsigned set;
 	uint8_t state0;
 	bool src_is_lo;
 	int dir, err = 0;
@@ -694,33 +708,43 @@ int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p)
 	}
 	if (p->ts_ns > w->now_ns)
 		w->now_ns = p->ts_ns;
-	hash = key_hash(&k, w->t->seed);
-	slot = fcache_slot(hash);
+	set = fcache_set(&k, w->t->seed);
+	e = &w->fcache[set * RS_FCACHE_WAYS];
 	/* QSBR: this is free; it documents (and in debug builds checks) that
 	 * the flow pointers below are only used while we are online. */
 	rcu_read_lock();
 	/* A cached flow is ours and still in the table: the lookup would
 	 * find the same (keys are unique). */
-	f = w->fcache[slot];
+	f = e[0];
 	if (unlikely(!f || !key_eq(&f->key, &k))) {
+		f = e[1];
+		if (likely(f && key_eq(&f->key, &k)))
+			goto hit;
+		hash = key_hash(&k, w->t->seed);
 		f = flow_lookup(w->t, &k, hash);
 		if (f && f->owner != w) {
 			RS_STAT_INC(w->st.wrong_worker);
 			goto out;
 		}
 		if (f)
-			fcache_put(w, f, slot);
+			fcache_put(w, f, set);
 	}
+hit:
+	/* The app's connection state is next after the stream's: start its
+	 * first line now (a prefetch never faults, NULL included). */
+	if (f)
+		__builtin_prefetch(f->app);
 	if (f && p->l4proto == 6 && unlikely(rs_tcp_reuse(f, p))) {
 		RS_STAT_INC(w->st.tuple_reuse);
 		flow_end(w, f, f->rst ? RS_END_RST : RS_END_FIN);
 		f = NULL;
 	}
 	if (unlikely(!f)) {
-		f = flow_create(w, p, &k, hash, src_is_lo, &err);
+		f = flow_create(w, p, &k, key_hash(&k, w->t->seed), src_is_lo,
+				&err);
 		if (!f)
 			goto out;
-		fcache_put(w, f, slot);
+		fcache_put(w, f, set);
 	}
 	state0 = f->state;
 	dir = src_is_lo == (bool)f->cli_is_lo ? 0 : 1;

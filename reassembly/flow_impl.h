@@ -98,7 +98,7 @@ struct rs_flow {
 	uint8_t app_state;          /* RS_APP_* */
 	uint8_t rst : 1;
 	uint8_t fin_any : 1;
-	uint16_t cache_slot;        /* the owner's fcache slot it may be in */
+	uint16_t cache_slot;        /* the owner's fcache set it may be in */
 	struct rs_flow_info info;
 	struct rs_stream s[2];      /* [0] client to server */
 	void *app;
@@ -115,11 +115,13 @@ struct rs_flow_table {
 	alignas(64) atomic_uint_fast64_t ooo_bytes; /* buffered, all flows */
 };
 
-/* 8 KiB a worker.  With 256 slots, the 33 connections of a keep-alive
- * test capture collided in some runs (random seed): 154-172 instr/pkt. */
-#define RS_FCACHE_BITS 10
-#define RS_FCACHE_SLOTS (1u << RS_FCACHE_BITS)
-_Static_assert(RS_FCACHE_BITS <= 16, "rs_flow.cache_slot is 16 bits");
+/* 8 KiB a worker, 512 sets of 2 ways.  Direct-mapped, the 33 connections
+ * of a keep-alive test capture collided in some runs (random seed): a pair
+ * in one slot missed on every packet. */
+#define RS_FCACHE_SET_BITS 9
+#define RS_FCACHE_WAYS 2
+#define RS_FCACHE_SLOTS (RS_FCACHE_WAYS << RS_FCACHE_SET_BITS)
+_Static_assert(RS_FCACHE_SET_BITS <= 16, "rs_flow.cache_slot is 16 bits");
 
 struct rs_flow_worker {
 	struct rs_flow_stats st;    /* first: cache-line aligned */
