@@ -566,9 +566,10 @@ static inline unsigned name_block(const uint8_t *p)
 {
 	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
 	__m128i y = _mm_or_si128(x, _mm_set1_epi8(0x20));
-	/* Signed compares: bytes >= 0x80 are negative, so no letter. */
-	__m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(y, _mm_set1_epi8(0x60)),
-				      _mm_cmplt_epi8(y, _mm_set1_epi8(0x7b)));
+	/* One signed compare for 'a' <= y <= 'z': adding 0x1f moves exactly
+	 * 0x61..0x7a to -128..-103 (bytes >= 0x80 land on -97..30). */
+	__m128i alpha = _mm_cmplt_epi8(_mm_add_epi8(y, _mm_set1_epi8(0x1f)),
+				       _mm_set1_epi8(-102));
 	__m128i dash = _mm_cmpeq_epi8(x, _mm_set1_epi8('-'));
 
 	return (unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, dash)) ^ 0xffffu;
@@ -757,6 +758,9 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 	uint64_t hb = d->head_bytes, mask;
 	size_t cap1 = (size_t)d->ln.cap + 1;
 	uint8_t last = d->m.last_hdr;
+	/* Name lengths http_hdr_kind can know in this direction. */
+	const uint64_t known = (1ull << 14 | 1ull << 17) |
+			       (dir ? 0 : 1ull << 4 | 1ull << 10);
 
 	if (n < 16 || hb >= RS_HTTP_HEADER_BLOCK_MAX)
 		return headers_plain(c, dir, p, n, ts, pre);
@@ -813,7 +817,11 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 			last = d->m.last_hdr;
 		} else {
 			hb += take;
-			hdr = http_hdr_kind(q, i, dir);
+			/* Most names have no known length: one bit test, not
+			 * the switch's indirect jump (headers come in any
+			 * order, so it is often mispredicted). */
+			hdr = i < 64 && (known >> i & 1)
+				      ? http_hdr_kind(q, i, dir) : H_OTHER;
 			last = (uint8_t)hdr;
 			if (hdr != H_OTHER) {
 				len = take - 1 - (lf[-1] == '\r');
