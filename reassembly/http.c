@@ -266,37 +266,12 @@ void http_emit_front(struct rs_http_conn *c)
 	struct http_pend *e = &c->pend[c->p_head];
 	struct rs_http_txn *t = &p->txn;
 	const uint8_t *s = c->store + e->pos % STORE;
+	/* The entry read before the byte copies into t, which the compiler
+	 * must assume could change it. */
+	size_t hl = e->head_len, ml = e->method_len, ul = e->uri_len;
+	size_t nl = e->host_len, al = e->ua_len, vl = e->version_len;
+	uint32_t fl;
 
-	t->ts_ns = e->ts_ns;
-	t->resp_ts_ns = e->resp_ts_ns;
-	t->req_head = e->head_len ? s : NULL;
-	t->req_head_len = e->head_len;
-	s += e->head_len;
-#define TAKE(field, len, src)                                            \
-	do {                                                             \
-		http_copy(t->field, src, e->len);                        \
-		t->field[e->len] = 0;                                    \
-		t->len = e->len;                                         \
-		s += e->len;                                             \
-	} while (0)
-	/* Only the newest request can still hold its fields in cur. */
-	if (c->cur_held && c->p_count == 1) {
-		struct http_req *r = &c->cur;
-
-		TAKE(method, method_len, r->method);
-		TAKE(uri, uri_len, r->uri);
-		TAKE(host, host_len, r->host);
-		TAKE(user_agent, ua_len, r->ua);
-		TAKE(version, version_len, r->version);
-		c->cur_held = false;
-	} else {
-		TAKE(method, method_len, s);
-		TAKE(uri, uri_len, s);
-		TAKE(host, host_len, s);
-		TAKE(user_agent, ua_len, s);
-		TAKE(version, version_len, s);
-	}
-#undef TAKE
 	t->req_body_len = e->req_body_len;
 	t->req_body = e->body_kept ? c->body + e->body_off : NULL;
 	t->req_body_kept = e->body_kept;
@@ -304,16 +279,47 @@ void http_emit_front(struct rs_http_conn *c)
 			       e->body_kept == e->req_body_len;
 	t->resp_body_len = e->resp_body_len;
 	t->status = e->status;
-	t->flags = e->flags | c->cflags;
+	fl = e->flags | c->cflags;
 	if (!e->resp_seen) {
-		t->flags |= RS_HTTP_F_NO_RESPONSE;
+		fl |= RS_HTTP_F_NO_RESPONSE;
 		RS_STAT_INC(l->stats.unanswered);
 	}
-	if (t->flags & RS_HTTP_F_TRUNCATED)
+	t->flags = fl;
+	if (fl & RS_HTTP_F_TRUNCATED)
 		RS_STAT_INC(l->stats.truncated);
-	if (t->flags & RS_HTTP_F_SMUGGLING)
+	if (fl & RS_HTTP_F_SMUGGLING)
 		RS_STAT_INC(l->stats.smuggling);
 	RS_STAT_INC(l->stats.txns);
+	t->ts_ns = e->ts_ns;
+	t->resp_ts_ns = e->resp_ts_ns;
+	t->req_head = hl ? s : NULL;
+	t->req_head_len = hl;
+	s += hl;
+#define TAKE(field, lfield, n, src)                                      \
+	do {                                                             \
+		http_copy(t->field, src, n);                             \
+		t->field[n] = 0;                                         \
+		t->lfield = n;                                           \
+	} while (0)
+	/* Only the newest request can still hold its fields in cur. */
+	if (c->cur_held && c->p_count == 1) {
+		struct http_req *r = &c->cur;
+
+		TAKE(method, method_len, ml, r->method);
+		TAKE(uri, uri_len, ul, r->uri);
+		TAKE(host, host_len, nl, r->host);
+		TAKE(user_agent, ua_len, al, r->ua);
+		TAKE(version, version_len, vl, r->version);
+		c->cur_held = false;
+	} else {
+		TAKE(method, method_len, ml, s);
+		TAKE(uri, uri_len, ul, s + ml);
+		s += ml + ul;
+		TAKE(host, host_len, nl, s);
+		TAKE(user_agent, ua_len, al, s + nl);
+		TAKE(version, version_len, vl, s + nl + al);
+	}
+#undef TAKE
 	if (l->on_txn)
 		l->on_txn(l->user, c->f, t);
 	c->p_head = (c->p_head + 1) % RS_HTTP_PENDING_MAX;
