@@ -295,8 +295,9 @@ void http_status_line(struct rs_http_conn *c, const struct http_lv *lv)
 		if (!e)
 			RS_STAT_INC(c->l->stats.orphan_responses);
 		d->kind = e ? e->kind : K_OTHER;
+	} else {
+		e = resp_target(c);
 	}
-	e = resp_target(c);
 	if (e) {
 		e->status = status;
 		e->resp_seen = true;
