@@ -43,6 +43,12 @@ rp_nginx_start() {
 			rs_in_cli curl -s -o /dev/null -m 1 "http://$RS_IP_SRV:8080/" && break
 		sleep 0.1
 	done
+	# nginx logs a request after sending its response: wait for the
+	# probes' lines, or one could land after the truncation.
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$d/orig.log" ] && [ -s "$d/replay.log" ] && break
+		sleep 0.02
+	done
 	: >"$d/orig.log"
 	: >"$d/replay.log"
 }

@@ -132,6 +132,9 @@ rs_nginx_start() {
 		rs_in_cli curl -s -o /dev/null -m 1 "http://$RS_IP_SRV/" && break
 		sleep 0.1
 	done
+	# nginx logs a request after sending its response: wait for the
+	# probe's line, or it could land after the truncation (an extra line).
+	for ((i = 0; i < 100; i++)); do [ -s "$d/access.log" ] && break; sleep 0.02; done
 	: >"$d/access.log"
 }
 
