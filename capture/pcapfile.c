@@ -14,8 +14,6 @@
 
 #include "pcapfile_impl.h"
 
-#define STREAM_CHUNK (64u * 1024u)
-
 int rs_file_fail(struct rs_file *f, int err, uint64_t off, bool eof,
 		 const char *fmt, ...)
 {
@@ -51,6 +49,7 @@ static struct rs_file *file_new(const char *name)
 	if (!f)
 		return NULL;
 	f->fd = -1;
+	f->sfd = -1;
 	f->linktype = -1;
 	f->name = strdup(name);
 	if (!f->name) {
@@ -60,64 +59,80 @@ static struct rs_file *file_new(const char *name)
 	return f;
 }
 
-/* Read a non-seekable stream to its end into one growing buffer: the only
- * copy of packet data this reader makes.  The buffer is trimmed to the exact
- * length so nothing past the data is ever addressable. */
-static int file_slurp(struct rs_file *f, int fd)
-{
-	size_t cap = STREAM_CHUNK, len = 0;
-	uint8_t *buf = malloc(cap), *nb;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	ssize_t n;
-	int rc = 0;
+/* Streams: 1 TiB of address space, PROT_NONE (no memory, no commit
+ * charge) until the reader gets there; a stream longer than that is
+ * refused at that point (-EFBIG). */
+#define STREAM_RESERVE ((size_t)1 << 40)
+#define STREAM_GROW (1u << 20)
+/* How long rs_file_next() waits for a stream before saying -EAGAIN, so
+ * its caller can flush logs and see signals while the writer is idle. */
+#define STREAM_WAIT_MS 100
 
-	if (!buf) {
-		rc = fail_sys(f, -ENOMEM, "cannot buffer input");
-		goto out;
+/* Read what the stream has, waiting at most wait_ms (-1: forever) for it.
+ * Returns the bytes added, 0 at the stream's end, -EAGAIN if nothing came
+ * in time (or a signal came: the caller may want to stop), or a negative
+ * errno. */
+static ssize_t stream_fill(struct rs_file *f, int wait_ms)
+{
+	struct pollfd pfd = { .fd = f->sfd, .events = POLLIN };
+	ssize_t n;
+
+	if (f->len == f->buf_rw) {
+		if (f->buf_res - f->buf_rw < STREAM_GROW)
+			return -EFBIG;
+		if (mprotect(f->buf + f->buf_rw, STREAM_GROW,
+			     PROT_READ | PROT_WRITE) < 0)
+			return -errno;
+		f->buf_rw += STREAM_GROW;
 	}
 	for (;;) {
-		if (len == cap) {
-			if (cap > SIZE_MAX / 2) {
-				rc = fail_sys(f, -EFBIG, "cannot buffer input");
-				goto out;
-			}
-			nb = realloc(buf, cap * 2);
-			if (!nb) {
-				rc = fail_sys(f, -ENOMEM, "cannot buffer input");
-				goto out;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
+		n = poll(&pfd, 1, wait_ms);
+		if (n == 0 || (n < 0 && errno == EINTR))
+			return -EAGAIN;
+		if (n < 0)
+			return -errno;
+		n = read(f->sfd, f->buf + f->len, f->buf_rw - f->len);
 		if (n > 0) {
-			len += (size_t)n;
-			continue;
+			f->len += (size_t)n;
+			return n;
 		}
-		if (n == 0)
-			break;
+		if (n == 0) {
+			f->seof = true;
+			return 0;
+		}
 		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			/* A non-blocking stdin: wait for the writer. */
-			if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
-				continue;
-		}
-		rc = fail_sys(f, -errno, "read");
-		goto out;
+			return -EAGAIN;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
 	}
-	if (len > 0 && len < cap) {
-		nb = realloc(buf, len);
-		if (nb)
-			buf = nb;
-	}
-	f->buf = buf;
-	f->base = buf;
-	f->len = len;
-	buf = NULL;
-out:
-	free(buf);
-	return rc;
+}
+
+/* Set up reading a non-seekable stream (pipe, FIFO, terminal, socket):
+ * records are parsed as they arrive, so `tcpdump -w - | ringsniff -r -`
+ * shows traffic while tcpdump runs, and memory stays bounded. */
+static int stream_open(struct rs_file *f, int fd)
+{
+	void *m = mmap(NULL, STREAM_RESERVE, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (m == MAP_FAILED)
+		return fail_sys(f, -errno, "cannot reserve a buffer");
+	f->buf = m;
+	f->buf_res = STREAM_RESERVE;
+	f->base = m;
+	f->sfd = fd;
+	return 0;
+}
+
+/* Read more of a stream for a parser that ran out of bytes; waits at most
+ * wait_ms.  Returns as stream_fill(), with damage recorded on errors. */
+static ssize_t stream_more(struct rs_file *f, int wait_ms)
+{
+	ssize_t n = stream_fill(f, wait_ms);
+
+	if (n < 0 && n != -EAGAIN)
+		return fail_sys(f, (int)n, "read");
+	return n;
 }
 
 static int file_map(struct rs_file *f, off_t size)
@@ -149,11 +164,16 @@ static int file_load_stdin(struct rs_file *f)
 	if (fstat(STDIN_FILENO, &st) < 0)
 		return fail_sys(f, -errno, "cannot stat");
 	/* Mapping needs offset 0; a shell may have read part of it already. */
-	if (!S_ISREG(st.st_mode) || lseek(STDIN_FILENO, 0, SEEK_CUR) != 0)
-		return file_slurp(f, STDIN_FILENO);
-	f->fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
-	if (f->fd < 0)
+	int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
 		return fail_sys(f, -errno, "cannot duplicate");
+	if (!S_ISREG(st.st_mode) || lseek(STDIN_FILENO, 0, SEEK_CUR) != 0) {
+		int rc = stream_open(f, fd);
+		if (rc < 0)
+			close(fd);
+		return rc;
+	}
+	f->fd = fd;
 	return file_map(f, st.st_size);
 }
 
@@ -175,10 +195,11 @@ static int file_load(struct rs_file *f, const char *path)
 		return fail_sys(f, -EISDIR, "cannot read");
 	if (S_ISREG(st.st_mode))
 		return file_map(f, st.st_size);
-	/* FIFO, character device, socket: read it like stdin. */
-	rc = file_slurp(f, f->fd);
-	close(f->fd);
-	f->fd = -1;
+	/* FIFO, character device, socket: read it like stdin (the descriptor
+	 * moves to sfd, closed with the file). */
+	rc = stream_open(f, f->fd);
+	if (rc == 0)
+		f->fd = -1;
 	return rc;
 }
 
@@ -217,6 +238,21 @@ static int open_finish(struct rs_file **out, struct rs_file *f, int rc,
 {
 	if (rc == 0)
 		rc = file_header(f);
+	/* A stream's header may not all be there yet: wait for it (as long
+	 * as the writer takes, like reading any header). */
+	while (rc < 0 && f->sfd >= 0 && f->err_eof && !f->seof) {
+		ssize_t n = stream_more(f, -1);
+		if (n == -EAGAIN)   /* no timeout: a signal came */
+			n = fail_sys(f, -EINTR, "waiting for the file header");
+		if (n < 0) {
+			rc = (int)n;
+			break;
+		}
+		f->err = 0;
+		f->err_eof = false;
+		f->errbuf[0] = '\0';
+		rc = file_header(f);
+	}
 	if (rc < 0) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s", f->errbuf);
@@ -282,8 +318,13 @@ static void drop_behind(struct rs_file *f)
 {
 	uint64_t end = (f->pos - DROP_KEEP) & ~(uint64_t)0xfffff;
 
-	if (end > f->dropped && end <= f->maplen) {
+	if (f->map && end > f->dropped && end <= f->maplen) {
 		(void)madvise((uint8_t *)f->map + f->dropped,
+			      (size_t)(end - f->dropped), MADV_DONTNEED);
+		f->dropped = end;
+	} else if (f->buf && end > f->dropped && end <= f->buf_rw) {
+		/* Anonymous pages: freed, not refaulted from anywhere. */
+		(void)madvise(f->buf + f->dropped,
 			      (size_t)(end - f->dropped), MADV_DONTNEED);
 		f->dropped = end;
 	}
@@ -293,10 +334,28 @@ int rs_file_next(struct rs_file *f, struct rs_frame *fr)
 {
 	int rc;
 
-	if (f->err)
-		return f->err;
-	rc = f->fmt == RS_FMT_PCAP ? rs_pcap_next(f, fr) : rs_ng_next(f, fr);
-	if (rc == 1 && f->map && f->pos - f->dropped >= DROP_BEHIND)
+	for (;;) {
+		if (f->err)
+			return f->err;
+		rc = f->fmt == RS_FMT_PCAP ? rs_pcap_next(f, fr)
+					    : rs_ng_next(f, fr);
+		/* A stream that ran dry, between records (0) or inside one
+		 * (a cut record): read on and parse again.  The parsers
+		 * leave nothing half-done on such an error, as for a file
+		 * that grows (rs_file_remap). */
+		if (f->sfd < 0 || f->seof || rc == 1 ||
+		    (rc < 0 && !f->err_eof))
+			break;
+		ssize_t n = stream_more(f, STREAM_WAIT_MS);
+		if (n < 0 && n != -EAGAIN)
+			return (int)n;
+		f->err = 0;
+		f->err_eof = false;
+		f->errbuf[0] = '\0';
+		if (n == -EAGAIN)
+			return -EAGAIN;   /* nothing sticky: call again */
+	}
+	if (rc == 1 && (f->map || f->buf) && f->pos - f->dropped >= DROP_BEHIND)
 		drop_behind(f);
 	return rc;
 }
@@ -376,9 +435,12 @@ void rs_file_close(struct rs_file *f)
 	free(f->old);
 	if (f->map)
 		munmap(f->map, f->maplen);
-	free(f->buf);
+	if (f->buf)
+		munmap(f->buf, f->buf_res);
 	if (f->fd >= 0)
 		close(f->fd);
+	if (f->sfd >= 0)
+		close(f->sfd);
 	free(f->name);
 	free(f);
 }

@@ -57,7 +57,14 @@ struct rs_file {
 	size_t len;
 	void *map;                /* current mmap of the file, or NULL */
 	size_t maplen;
-	uint8_t *buf;             /* owned copy of a stream (stdin, FIFO) */
+	/* A stream (stdin, FIFO) is read into an anonymous reservation of
+	 * STREAM_RESERVE bytes at buf, made writable as it fills: base never
+	 * moves, so offsets stay those of the stream and the parsers need not
+	 * know.  Pages behind the reader are given back (drop_behind). */
+	uint8_t *buf;
+	size_t buf_res, buf_rw;   /* bytes reserved, bytes made writable */
+	int sfd;                  /* the stream's descriptor, or -1 */
+	bool seof;                /* the stream has ended */
 	struct rs_old_map *old;   /* superseded mappings, unmapped at close */
 	size_t nold;
 	int fd;                   /* regular file kept open to remap; else -1 */

@@ -742,7 +742,7 @@ static void t_stdin_pcap(void **state)
 	pid = stdin_from(b.p, b.len, &saved);
 	f = open_ok("-");
 	assert_int_equal(rs_file_format(f), RS_FMT_PCAP);
-	assert_null(f->map);    /* a pipe is copied once */
+	assert_null(f->map);    /* a pipe is read into our buffer */
 	assert_non_null(f->buf);
 	check_big_pcap(f);
 	rs_file_close(f);
@@ -859,6 +859,102 @@ static void t_fifo(void **state)
 	cb_free(&b);
 }
 
+/* A stream is parsed as it arrives.  The writer sends the header and two
+ * records, then half of a third, and waits until we say we saw -EAGAIN
+ * (so no sleeps decide the outcome); then the rest. */
+static void t_stream_incremental(void **state)
+{
+	int data[2], go[2], saved, again = 0, rc;
+	struct rs_frame fr;
+	struct rs_file *f;
+	size_t cut;
+	struct cb b;
+	pid_t pid;
+	char c = 'g';
+
+	(void)state;
+	cb_init(&b, false);
+	cb_pcap_hdr(&b, RS_PCAP_MAGIC_US, 2, 4, 65535, 1);
+	cb_pcap_rec(&b, 1, 1, 100, 100, 100, 1);
+	cb_pcap_rec(&b, 2, 2, 200, 200, 200, 2);
+	cut = cb_pcap_rec(&b, 3, 3, 3000, 3000, 3000, 3) + 16 + 1000;
+	assert_int_equal(pipe(data), 0);
+	assert_int_equal(pipe(go), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(data[0]);
+		close(go[1]);
+		write_all(data[1], b.p, cut);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		write_all(data[1], b.p + cut, b.len - cut);
+		_exit(0);
+	}
+	close(data[1]);
+	close(go[0]);
+	saved = dup(STDIN_FILENO);
+	assert_true(dup2(data[0], STDIN_FILENO) == STDIN_FILENO);
+	close(data[0]);
+	f = open_ok("-");
+	assert_int_equal(rs_file_next(f, &fr), 1);
+	assert_true(fr.caplen == 100 && pattern_ok(fr.data, 100, 1));
+	assert_int_equal(rs_file_next(f, &fr), 1);
+	assert_true(fr.caplen == 200 && pattern_ok(fr.data, 200, 2));
+	/* The third record is cut: not an error, only "nothing yet". */
+	while ((rc = rs_file_next(f, &fr)) == -EAGAIN && ++again < 2)
+		;
+	assert_int_equal(rc, -EAGAIN);
+	assert_string_equal(rs_file_error(f), "");
+	assert_int_equal(write(go[1], &c, 1), 1);
+	while ((rc = rs_file_next(f, &fr)) == -EAGAIN)
+		;
+	assert_int_equal(rc, 1);
+	assert_true(fr.caplen == 3000 && pattern_ok(fr.data, 3000, 3));
+	assert_int_equal(fr.offset, cut - 16 - 1000);
+	while ((rc = rs_file_next(f, &fr)) == -EAGAIN)
+		;
+	assert_int_equal(rc, 0);
+	rs_file_close(f);
+	close(go[1]);
+	stdin_restore(saved, pid);
+	cb_free(&b);
+}
+
+/* 48 MiB through a pipe: every frame right when returned, and the pages
+ * behind the reader given back (memory does not grow with the stream). */
+static void t_stream_bounded(void **state)
+{
+	enum { N = 24000, LEN = 2000 };
+	struct rs_frame fr;
+	struct rs_file *f;
+	int saved, n = 0, rc;
+	struct cb b;
+	pid_t pid;
+
+	(void)state;
+	cb_init(&b, false);
+	cb_pcap_hdr(&b, RS_PCAP_MAGIC_US, 2, 4, 65535, 1);
+	for (uint32_t i = 0; i < N; i++)
+		cb_pcap_rec(&b, i, 0, LEN, LEN, LEN, (uint8_t)i);
+	pid = stdin_from(b.p, b.len, &saved);
+	f = open_ok("-");
+	while ((rc = rs_file_next(f, &fr)) == 1 || rc == -EAGAIN) {
+		if (rc != 1)
+			continue;
+		assert_true(fr.caplen == LEN &&
+			    pattern_ok(fr.data, LEN, (uint8_t)n));
+		n++;
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(n, N);
+	/* All but the last DROP_BEHIND + DROP_KEEP (9 MiB) given back. */
+	assert_true(f->dropped + (10u << 20) >= b.len);
+	rs_file_close(f);
+	stdin_restore(saved, pid);
+	cb_free(&b);
+}
+
 /* ---- growing files (groundwork for --watch) ------------------------------ */
 
 static void t_remap_growing(void **state)
@@ -959,6 +1055,8 @@ int main(void)
 		cmocka_unit_test(t_stdin_pcapng_damaged),
 		cmocka_unit_test(t_stdin_empty),
 		cmocka_unit_test(t_fifo),
+		cmocka_unit_test(t_stream_incremental),
+		cmocka_unit_test(t_stream_bounded),
 		cmocka_unit_test(t_remap_growing),
 		cmocka_unit_test(t_remap_keeps_damage),
 	};

@@ -100,10 +100,23 @@ static int file_pass(struct rs_worker *w, struct reporter *rep)
 	struct rs_file *f = w->file;
 	struct rs_frame fr;
 	uint64_t next_tick = 0, n = 0;
-	int rc, status = RS_EXIT_OK;
+	int rc = 0, status = RS_EXIT_OK;
 
-	while (!atomic_load_explicit(&rs_stop, memory_order_relaxed) &&
-	       (rc = rs_file_next(f, &fr)) == 1) {
+	while (!atomic_load_explicit(&rs_stop, memory_order_relaxed)) {
+		rc = rs_file_next(f, &fr);
+		if (rc == -EAGAIN) {
+			/* A stream with nothing new for 100 ms: what is logged
+			 * so far goes out now, stats and signals are seen. */
+			rc = 0;
+			rs_outbuf_flush(&w->http_out);
+			rs_outbuf_flush(&w->flow_out);
+			rs_flow_quiescent(w->fw);
+			if (rep)
+				reporter_poll(rep, app);
+			continue;
+		}
+		if (rc != 1)
+			break;
 		rs_worker_frame(w, &fr);
 		/* File time drives the flow timeouts, so results do not depend
 		 * on how fast the file is read. */
