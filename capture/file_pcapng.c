@@ -339,26 +339,37 @@ int rs_ng_next(struct rs_file *f, struct rs_frame *fr)
 
 /* rs_file_linktype()/rs_file_snaplen() describe the first interface, which
  * follows the section header: look ahead for it without consuming
- * anything.  Damage found here is left for rs_file_next() to report. */
-static void ng_peek_first_if(struct rs_file *f)
+ * anything.  Damage found here is left for rs_file_next() to report.
+ * Returns 1 if found, 0 if another block or damage came first, -EAGAIN if
+ * the data ended first (a stream may bring the rest: call again). */
+int rs_ng_peek_first_if(struct rs_file *f)
 {
 	uint64_t off = f->pos;
 	struct ng_block b = { 0 };
+	int rc = -EAGAIN;
 
-	while (off < f->len && ng_frame(f, off, f->ng_swap, &b) == 0) {
+	while (off < f->len) {
+		if (ng_frame(f, off, f->ng_swap, &b) < 0) {
+			rc = f->err_eof ? -EAGAIN : 0;
+			break;
+		}
 		if (b.type == NG_IDB && b.body_len >= 8) {
 			f->linktype = rs_rd16(b.body, b.swap);
 			f->snaplen = rs_rd32(b.body + 4, b.swap);
+			rc = 1;
 			break;
 		}
 		if (b.type == RS_NG_SHB || b.type == NG_EPB ||
-		    b.type == NG_OPB || b.type == NG_SPB)
+		    b.type == NG_OPB || b.type == NG_SPB) {
+			rc = 0;
 			break;
+		}
 		off += b.total;
 	}
 	f->err = 0;
 	f->err_eof = false;
 	f->errbuf[0] = '\0';
+	return rc;
 }
 
 int rs_ng_open(struct rs_file *f)
@@ -373,6 +384,6 @@ int rs_ng_open(struct rs_file *f)
 	if (rc < 0)
 		return rc;
 	f->pos = b.total;
-	ng_peek_first_if(f);
+	(void)rs_ng_peek_first_if(f);
 	return 0;
 }

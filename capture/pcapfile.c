@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pcapfile_impl.h"
@@ -59,14 +60,22 @@ static struct rs_file *file_new(const char *name)
 	return f;
 }
 
-/* Streams: 1 TiB of address space, PROT_NONE (no memory, no commit
- * charge) until the reader gets there; a stream longer than that is
- * refused at that point (-EFBIG). */
+/* Streams: 1 TiB of address space (less if that is refused), PROT_NONE
+ * (no memory, no commit charge) until the reader gets there, and again
+ * once it has passed; a stream longer than that ends with an error. */
 #define STREAM_RESERVE ((size_t)1 << 40)
 #define STREAM_GROW (1u << 20)
 /* How long rs_file_next() waits for a stream before saying -EAGAIN, so
  * its caller can flush logs and see signals while the writer is idle. */
 #define STREAM_WAIT_MS 100
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* Read what the stream has, waiting at most wait_ms (-1: forever) for it.
  * Returns the bytes added, 0 at the stream's end, -EAGAIN if nothing came
@@ -112,13 +121,18 @@ static ssize_t stream_fill(struct rs_file *f, int wait_ms)
  * shows traffic while tcpdump runs, and memory stays bounded. */
 static int stream_open(struct rs_file *f, int fd)
 {
-	void *m = mmap(NULL, STREAM_RESERVE, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	size_t res = STREAM_RESERVE;
+	void *m;
 
+	/* Less address space if a limit (ulimit -v, valgrind) refuses 1 TiB. */
+	while ((m = mmap(NULL, res, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+			 MAP_NORESERVE, -1, 0)) == MAP_FAILED &&
+	       res > ((size_t)256 << 20))
+		res /= 4;
 	if (m == MAP_FAILED)
 		return fail_sys(f, -errno, "cannot reserve a buffer");
 	f->buf = m;
-	f->buf_res = STREAM_RESERVE;
+	f->buf_res = res;
 	f->base = m;
 	f->sfd = fd;
 	return 0;
@@ -130,8 +144,13 @@ static ssize_t stream_more(struct rs_file *f, int wait_ms)
 {
 	ssize_t n = stream_fill(f, wait_ms);
 
+	f->err_eof = false;
+	if (n == -EFBIG)
+		return rs_file_fail(f, -EFBIG, f->len, false,
+				    "stream longer than its %zu-byte buffer",
+				    f->buf_res);
 	if (n < 0 && n != -EAGAIN)
-		return fail_sys(f, (int)n, "read");
+		return fail_sys(f, (int)n, "reading the stream");
 	return n;
 }
 
@@ -253,6 +272,16 @@ static int open_finish(struct rs_file **out, struct rs_file *f, int rc,
 		f->errbuf[0] = '\0';
 		rc = file_header(f);
 	}
+	/* pcapng: the link type is the first interface's, which may still be
+	 * on its way (it decides -w's header and -d's program). */
+	while (rc == 0 && f->sfd >= 0 && f->fmt == RS_FMT_PCAPNG &&
+	       !f->seof && rs_ng_peek_first_if(f) == -EAGAIN) {
+		ssize_t n = stream_more(f, -1);
+		if (n == -EAGAIN)
+			n = fail_sys(f, -EINTR, "waiting for the first interface");
+		if (n < 0)
+			rc = (int)n;
+	}
 	if (rc < 0) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s", f->errbuf);
@@ -314,19 +343,26 @@ int rs_file_open_mem(struct rs_file **out, const char *name,
 #define DROP_BEHIND (8u << 20)
 #define DROP_KEEP (1u << 20)
 
-static void drop_behind(struct rs_file *f)
+static void drop_behind(struct rs_file *f, uint64_t frame_off)
 {
-	uint64_t end = (f->pos - DROP_KEEP) & ~(uint64_t)0xfffff;
+	/* Never the frame just returned (a pcapng block with big options
+	 * can be longer than DROP_KEEP). */
+	uint64_t end = f->pos - DROP_KEEP < frame_off ? f->pos - DROP_KEEP
+						       : frame_off;
 
+	end &= ~(uint64_t)0xfffff;
 	if (f->map && end > f->dropped && end <= f->maplen) {
 		(void)madvise((uint8_t *)f->map + f->dropped,
 			      (size_t)(end - f->dropped), MADV_DONTNEED);
 		f->dropped = end;
 	} else if (f->buf && end > f->dropped && end <= f->buf_rw) {
-		/* Anonymous pages: freed, not refaulted from anywhere. */
-		(void)madvise(f->buf + f->dropped,
-			      (size_t)(end - f->dropped), MADV_DONTNEED);
-		f->dropped = end;
+		/* Anonymous pages: mapped anew as PROT_NONE, which frees them
+		 * and their commit charge (MADV_DONTNEED would keep the
+		 * charge under overcommit_memory=2). */
+		if (mmap(f->buf + f->dropped, (size_t)(end - f->dropped),
+			 PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+			 MAP_NORESERVE, -1, 0) != MAP_FAILED)
+			f->dropped = end;
 	}
 }
 
@@ -352,11 +388,17 @@ int rs_file_next(struct rs_file *f, struct rs_frame *fr)
 		f->err = 0;
 		f->err_eof = false;
 		f->errbuf[0] = '\0';
-		if (n == -EAGAIN)
-			return -EAGAIN;   /* nothing sticky: call again */
+		/* Also when bytes trickle in: the caller gets a turn at least
+		 * every STREAM_WAIT_MS while the stream keeps us waiting.  The
+		 * bytes read stay; nothing is sticky: call again. */
+		uint64_t now = mono_ms();
+		if (n == -EAGAIN || now - f->yield_ms >= STREAM_WAIT_MS) {
+			f->yield_ms = now;
+			return -EAGAIN;
+		}
 	}
 	if (rc == 1 && (f->map || f->buf) && f->pos - f->dropped >= DROP_BEHIND)
-		drop_behind(f);
+		drop_behind(f, fr->offset);
 	return rc;
 }
 

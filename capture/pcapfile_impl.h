@@ -65,6 +65,7 @@ struct rs_file {
 	size_t buf_res, buf_rw;   /* bytes reserved, bytes made writable */
 	int sfd;                  /* the stream's descriptor, or -1 */
 	bool seof;                /* the stream has ended */
+	uint64_t yield_ms;        /* when rs_file_next last said -EAGAIN */
 	struct rs_old_map *old;   /* superseded mappings, unmapped at close */
 	size_t nold;
 	int fd;                   /* regular file kept open to remap; else -1 */
@@ -110,6 +111,9 @@ int rs_pcap_open(struct rs_file *f);
 int rs_pcap_next(struct rs_file *f, struct rs_frame *fr);
 int rs_ng_open(struct rs_file *f);
 int rs_ng_next(struct rs_file *f, struct rs_frame *fr);
+/* Look ahead from f->pos for the first interface (sets linktype/snaplen):
+ * 1 found, 0 not there (another block first), -EAGAIN the data ended. */
+int rs_ng_peek_first_if(struct rs_file *f);
 
 /* Parse `len` bytes at `data` as a capture file named `name` (for
  * messages).  The bytes are not copied: they must outlive the rs_file.

@@ -49,9 +49,9 @@ int rs_file_open(struct rs_file **out, const char *path, char *err,
 /* Next frame.  Returns 1 and fills *fr; 0 at a clean end of file; a negative
  * errno on damage (then rs_file_error() says what and where, and frames
  * already returned stay valid and counted).  A stream (stdin or a FIFO
- * that is not a redirected file) is parsed as it arrives: when it has
- * nothing new for about 100 ms this returns -EAGAIN, which is not sticky
- * (call again; the caller can flush, tick or stop meanwhile).
+ * that is not a redirected file) is parsed as it arrives: while it keeps
+ * us waiting this returns -EAGAIN at least every ~100 ms, which is not
+ * sticky (call again; the caller can flush, tick or stop meanwhile).
  * fr->data stays valid until rs_file_close() for files and memory; for a
  * stream, until the next call (older data is given back). */
 int rs_file_next(struct rs_file *f, struct rs_frame *fr);

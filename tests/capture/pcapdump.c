@@ -2,6 +2,7 @@
  *
  *   pcapdump [-l] FILE|-   ->  "<sec>.<nsec9>\t<caplen>\t<wirelen>[\t<linktype>\t<ifindex>]"
  * Exit 0 at a clean end, 2 on an open error or damage (message on stderr). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +27,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pcapdump: %s\n", err);
 		return 2;
 	}
-	while ((rc = rs_file_next(f, &fr)) == 1) {
+	while ((rc = rs_file_next(f, &fr)) == 1 || rc == -EAGAIN) {
+		if (rc != 1)
+			continue;   /* a pipe's writer is behind */
 		printf("%" PRIu64 ".%09" PRIu64 "\t%" PRIu32 "\t%" PRIu32,
 		       fr.ts_ns / 1000000000u, fr.ts_ns % 1000000000u,
 		       fr.caplen, fr.wirelen);

@@ -117,7 +117,9 @@ int main(int argc, char **argv)
 	struct rs_frame fr;
 	int rc;
 	uint64_t last = 0;
-	while ((rc = rs_file_next(f, &fr)) == 1) {
+	while ((rc = rs_file_next(f, &fr)) == 1 || rc == -EAGAIN) {
+		if (rc != 1)
+			continue;   /* a pipe's writer is behind */
 		struct rs_pkt p;
 		if (rs_decode(&p, fr.linktype, fr.data, fr.caplen, fr.wirelen,
 			      &st) != RS_DERR_NONE)

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ringsniff.h"
@@ -91,9 +92,13 @@ int main(int argc, char **argv)
 	if (app.opts.read_path && n > 1) {
 		/* Each worker maps the file; stdin can be read only once, and -c
 		 * means "the first N packets", which only one reader can keep. */
-		if (strcmp(app.opts.read_path, "-") == 0 || app.opts.count) {
+		struct stat st;
+		bool stream = strcmp(app.opts.read_path, "-") == 0 ||
+			      (stat(app.opts.read_path, &st) == 0 &&
+			       !S_ISREG(st.st_mode));
+		if (stream || app.opts.count) {
 			fprintf(stderr, "ringsniff: %s needs one worker; -T %u ignored\n",
-				app.opts.count ? "-c" : "reading stdin", n);
+				app.opts.count ? "-c" : "reading a stream", n);
 			n = 1;
 		}
 		app.shard_files = n > 1;
