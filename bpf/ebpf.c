@@ -1,5 +1,6 @@
 /* ebpf.c - loads the eBPF socket filter and fanout programs (libbpf skeletons). */
 #include "rs_bpf.h"
+#include "bpf_impl.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -91,18 +92,6 @@ static int capture_print(enum libbpf_print_level level, const char *fmt,
 out:
 	free(msg);
 	return 0;
-}
-
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 static libbpf_print_fn_t capture_begin(struct libbpf_msgs *m)

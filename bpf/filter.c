@@ -1,9 +1,9 @@
 /* filter.c - tcpdump expressions compiled to classic BPF with libpcap. */
 #include "rs_bpf.h"
+#include "bpf_impl.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,18 +26,6 @@ struct rs_filter {
  * bpf_image()'s static buffer are not: compiling and dumping are rare, so
  * serialise them rather than depend on the libpcap version. */
 static pthread_mutex_t pcap_lock = PTHREAD_MUTEX_INITIALIZER;
-
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Build the filter from an opened pcap_t (dead or live); `p` stays open. */
 static int compile_on(struct rs_filter **out, pcap_t *p, const char *expr,
