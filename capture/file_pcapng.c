@@ -366,9 +366,7 @@ int rs_ng_peek_first_if(struct rs_file *f)
 		}
 		off += b.total;
 	}
-	f->err = 0;
-	f->err_eof = false;
-	f->errbuf[0] = '\0';
+	rs_file_clear_err(f);
 	return rc;
 }
 

@@ -154,6 +154,17 @@ static ssize_t stream_more(struct rs_file *f, int wait_ms)
 	return n;
 }
 
+/* Block for more of a stream while opening it (no timeout: the header
+ * comes when the writer sends it); a signal ends the wait with -EINTR. */
+static int stream_wait(struct rs_file *f, const char *what)
+{
+	ssize_t n = stream_more(f, -1);
+
+	if (n == -EAGAIN)
+		n = fail_sys(f, -EINTR, what);
+	return n < 0 ? (int)n : 0;
+}
+
 static int file_map(struct rs_file *f, off_t size)
 {
 	void *m;
@@ -260,28 +271,17 @@ static int open_finish(struct rs_file **out, struct rs_file *f, int rc,
 	/* A stream's header may not all be there yet: wait for it (as long
 	 * as the writer takes, like reading any header). */
 	while (rc < 0 && f->sfd >= 0 && f->err_eof && !f->seof) {
-		ssize_t n = stream_more(f, -1);
-		if (n == -EAGAIN)   /* no timeout: a signal came */
-			n = fail_sys(f, -EINTR, "waiting for the file header");
-		if (n < 0) {
-			rc = (int)n;
+		rc = stream_wait(f, "waiting for the file header");
+		if (rc < 0)
 			break;
-		}
-		f->err = 0;
-		f->err_eof = false;
-		f->errbuf[0] = '\0';
+		rs_file_clear_err(f);
 		rc = file_header(f);
 	}
 	/* pcapng: the link type is the first interface's, which may still be
 	 * on its way (it decides -w's header and -d's program). */
 	while (rc == 0 && f->sfd >= 0 && f->fmt == RS_FMT_PCAPNG &&
-	       !f->seof && rs_ng_peek_first_if(f) == -EAGAIN) {
-		ssize_t n = stream_more(f, -1);
-		if (n == -EAGAIN)
-			n = fail_sys(f, -EINTR, "waiting for the first interface");
-		if (n < 0)
-			rc = (int)n;
-	}
+	       !f->seof && rs_ng_peek_first_if(f) == -EAGAIN)
+		rc = stream_wait(f, "waiting for the first interface");
 	if (rc < 0) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s", f->errbuf);
@@ -385,9 +385,7 @@ int rs_file_next(struct rs_file *f, struct rs_frame *fr)
 		ssize_t n = stream_more(f, STREAM_WAIT_MS);
 		if (n < 0 && n != -EAGAIN)
 			return (int)n;
-		f->err = 0;
-		f->err_eof = false;
-		f->errbuf[0] = '\0';
+		rs_file_clear_err(f);
 		/* Also when bytes trickle in: the caller gets a turn at least
 		 * every STREAM_WAIT_MS while the stream keeps us waiting.  The
 		 * bytes read stay; nothing is sticky: call again. */
@@ -437,11 +435,8 @@ int rs_file_remap(struct rs_file *f)
 	f->maplen = size;
 	f->base = m;
 	f->len = size;
-	if (f->err && f->err_eof) {
-		f->err = 0;
-		f->err_eof = false;
-		f->errbuf[0] = '\0';
-	}
+	if (f->err && f->err_eof)
+		rs_file_clear_err(f);
 	return 1;
 }
 

@@ -104,6 +104,15 @@ struct rs_file {
 int rs_file_fail(struct rs_file *f, int err, uint64_t off, bool eof,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* Forget recorded damage: after the data grew past a record that was cut
+ * short (the parsers leave no half-done state on such damage). */
+static inline void rs_file_clear_err(struct rs_file *f)
+{
+	f->err = 0;
+	f->err_eof = false;
+	f->errbuf[0] = '\0';
+}
+
 /* Format parsers (file_pcap.c, file_pcapng.c).  *_open parses the file
  * header at offset 0 and sets f->pos past it; *_next returns 1 with a frame,
  * 0 at the end of the data, or the error from rs_file_fail(). */

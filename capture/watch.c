@@ -260,9 +260,7 @@ static int from_window(struct rs_watch *w, struct rs_frame *fr)
 	if (rc < 0 && !w->f->err_eof)
 		return parse_damage(w);
 	/* Cut short by the end of the data: wait for the rest. */
-	w->f->err = 0;
-	w->f->err_eof = false;
-	w->f->errbuf[0] = '\0';
+	rs_file_clear_err(w->f);
 	return 0;
 }
 
