@@ -1,8 +1,10 @@
 /* capbuild.c - build pcap/pcapng bytes in either byte order for the tests. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "capbuild.h"
@@ -253,6 +255,41 @@ char *cb_write_tmp(const void *p, size_t len, const char *tag)
 		die("write");
 	close(fd);
 	return path;
+}
+
+char *cb_tmpdir(const char *tag)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if (asprintf(&path, "%s/rs-cap-%s-XXXXXX", dir, tag) < 0)
+		die("asprintf");
+	if (!mkdtemp(path))
+		die("mkdtemp");
+	return path;
+}
+
+int cb_rmdir_all(char *d)
+{
+	DIR *dir = opendir(d);
+	struct dirent *de;
+	char p[512];
+	int rc = dir ? 0 : -1;
+
+	if (dir) {
+		while ((de = readdir(dir))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", d, de->d_name);
+			unlink(p);
+		}
+		closedir(dir);
+		rmdir(d);
+	}
+	free(d);
+	return rc;
 }
 
 void cb_append_file(const char *path, const void *p, size_t len)

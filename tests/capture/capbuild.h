@@ -51,6 +51,11 @@ size_t cb_ng_other(struct cb *b, uint32_t type, size_t body_len, uint8_t seed);
 
 /* Write the bytes to a fresh temp file; returns its malloc'd path. */
 char *cb_write_tmp(const void *p, size_t len, const char *tag);
+/* A fresh temp directory under TMPDIR (or /tmp); returns its malloc'd path. */
+char *cb_tmpdir(const char *tag);
+/* Remove the files in d, then d itself; frees d.  -1 if d could not be
+ * opened (nothing removed). */
+int cb_rmdir_all(char *d);
 /* Append bytes to an existing file. */
 void cb_append_file(const char *path, const void *p, size_t len);
 void tmp_remove(char *path);

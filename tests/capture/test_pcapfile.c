@@ -836,9 +836,7 @@ static void t_fifo(void **state)
 
 	(void)state;
 	build_big_pcap(&b);
-	dir = cb_write_tmp("", 0, "fifo");
-	unlink(dir);
-	assert_int_equal(mkdir(dir, 0700), 0);
+	dir = cb_tmpdir("fifo");
 	assert_true(asprintf(&path, "%s/p", dir) > 0);
 	assert_int_equal(mkfifo(path, 0600), 0);
 	pid = fork();

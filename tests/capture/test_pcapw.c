@@ -23,39 +23,13 @@
 
 #include <cmocka.h>
 
+#include "capbuild.h"
 #include "pcapwriter_impl.h"
 #include "rs_capture.h"
 
 #define LT_EN10MB 1
 
 /* ---- helpers --------------------------------------------------------- */
-
-static char *tmpdir(void)
-{
-	char *d = strdup("/tmp/rs-pcapw-XXXXXX");
-
-	assert_non_null(d);
-	assert_non_null(mkdtemp(d));
-	return d;
-}
-
-static void rmdir_all(char *d)
-{
-	DIR *dir = opendir(d);
-	struct dirent *de;
-	char p[512];
-
-	assert_non_null(dir);
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", d, de->d_name);
-		unlink(p);
-	}
-	closedir(dir);
-	rmdir(d);
-	free(d);
-}
 
 /* Names in d, sorted, joined by spaces. */
 static void list_dir(const char *d, char *out, size_t len)
@@ -221,7 +195,7 @@ static void open_fails(const char *path, int want)
 
 static void t_open_errors(void **state)
 {
-	char *d = tmpdir(), p[256];
+	char *d = cb_tmpdir("pcapw"), p[256];
 
 	(void)state;
 	open_fails("/nonexistent-rs-dir/x.pcap", -ENOENT);
@@ -235,12 +209,12 @@ static void t_open_errors(void **state)
 		snprintf(p, sizeof(p), "%s/ro/x.pcap", d);
 		open_fails(p, -EACCES);
 	}
-	rmdir_all(d);
+	assert_int_equal(cb_rmdir_all(d), 0);
 }
 
 static void t_write_refusals(void **state)
 {
-	char *d = tmpdir(), p[256];
+	char *d = cb_tmpdir("pcapw"), p[256];
 	struct rs_pcapw_config c = { .path = p, .linktype = LT_EN10MB };
 	struct rs_pcapw_stats st;
 	struct rs_pcapw *w;
@@ -259,7 +233,7 @@ static void t_write_refusals(void **state)
 	assert_int_equal(st.files, 1);
 	assert_int_equal(st.bytes, 24);
 	assert_int_equal(read_back(p, NULL, 1), 0);
-	rmdir_all(d);
+	assert_int_equal(cb_rmdir_all(d), 0);
 }
 
 /* ---- data: records ------------------------------------------------------ */
@@ -355,7 +329,7 @@ static void one_record(const struct rec_case *c, bool ns, const char *path)
 
 static void t_records(void **state)
 {
-	char *d = tmpdir(), p[256];
+	char *d = cb_tmpdir("pcapw"), p[256];
 	size_t i;
 
 	(void)state;
@@ -364,14 +338,14 @@ static void t_records(void **state)
 		one_record(&recs[i], false, p);
 		one_record(&recs[i], true, p);
 	}
-	rmdir_all(d);
+	assert_int_equal(cb_rmdir_all(d), 0);
 }
 
 /* Many frames, one producer: all there, in order. */
 static void t_many_in_order(void **state)
 {
 	enum { N = 20000 };
-	char *d = tmpdir(), p[256];
+	char *d = cb_tmpdir("pcapw"), p[256];
 	struct rs_pcapw_config c = { .path = p, .linktype = LT_EN10MB,
 				     .queue_bytes = 64 << 10 };
 	static uint64_t ids[N];
@@ -398,7 +372,7 @@ static void t_many_in_order(void **state)
 	assert_int_equal(read_back(p, ids, N), N);
 	for (i = 0; i < N; i++)
 		assert_int_equal(ids[i], i);
-	rmdir_all(d);
+	assert_int_equal(cb_rmdir_all(d), 0);
 }
 
 /* ---- data: rotation ------------------------------------------------------ */
@@ -447,7 +421,7 @@ static const struct rot_case rots[] = {
 static void rotation(const struct rot_case *rc)
 {
 	enum { N = 300, C = 9000 };   /* 12 files without -W */
-	char *d = tmpdir(), p[256], names[1024], f[300];
+	char *d = cb_tmpdir("pcapw"), p[256], names[1024], f[300];
 	struct rs_pcapw_config c = { .path = p, .linktype = LT_EN10MB,
 				     .rotate_bytes = C,
 				     .max_files = rc->max_files };
@@ -484,7 +458,7 @@ static void rotation(const struct rot_case *rc)
 			assert_int_equal(ids[i], (uint64_t)(first[k] + i));
 	}
 	assert_int_equal(st.packets, N);
-	rmdir_all(d);
+	assert_int_equal(cb_rmdir_all(d), 0);
 }
 
 static void t_rotation(void **state)
@@ -503,7 +477,7 @@ static void t_rotation(void **state)
  * written in order once the writer goes on. */
 static void t_full_queue_drops(void **state)
 {
-	char *d = tmpdir(), p[256];
+	char *d = cb_tmpdir("pcapw"), p[256];
 	struct rs_pcapw_config c = { .path = p, .linktype = LT_EN10MB,
 				     .snaplen = 1000, .queue_bytes = 1 };
 	uint64_t ids[200];
@@ -542,7 +516,7 @@ static void t_full_queue_drops(void **state)
 	for (i = 0; i < ok; i++)
 		assert_int_equal(ids[i], (uint64_t)i);
 	assert_int_equal(ids[ok], 1000);
-	rmdir_all(d);
+	assert_int_equal(cb_rmdir_all(d), 0);
 }
 
 enum { NPROD = 4, PER = 50000 };
@@ -583,7 +557,7 @@ static void *producer(void *arg)
  * written + dropped is exactly what they offered. */
 static void t_producers(void **state)
 {
-	char *d = tmpdir(), p[256];
+	char *d = cb_tmpdir("pcapw"), p[256];
 	struct rs_pcapw_config c = { .path = p, .linktype = LT_EN10MB,
 				     .queue_bytes = 4 << 20 };
 	static uint64_t ids[NPROD * PER];
@@ -632,7 +606,7 @@ static void t_producers(void **state)
 		assert_true(pr[i].ok > 0);
 	print_message("%u written, %u dropped, %d producer switches\n", total,
 		      dropped, switches);
-	rmdir_all(d);
+	assert_int_equal(cb_rmdir_all(d), 0);
 }
 
 /* ---- data: write errors ----------------------------------------------------- */
@@ -643,7 +617,7 @@ static void t_producers(void **state)
 static void t_write_error(void **state)
 {
 	enum { N = 200, LIMIT = 50000 };
-	char *d = tmpdir(), p[256], err[RS_CAPTURE_ERRLEN];
+	char *d = cb_tmpdir("pcapw"), p[256], err[RS_CAPTURE_ERRLEN];
 	struct rs_pcapw_config c = { .path = p, .linktype = LT_EN10MB };
 	struct rlimit old, lim = { LIMIT, LIMIT };
 	struct rs_pcapw_stats st;
@@ -683,7 +657,7 @@ static void t_write_error(void **state)
 	assert_int_equal((uint64_t)sb.st_size, 24 + st.packets * 1016);
 	n = read_back(p, NULL, N);
 	assert_int_equal(n, st.packets);
-	rmdir_all(d);
+	assert_int_equal(cb_rmdir_all(d), 0);
 }
 
 /* A real full disk: a 64 KiB tmpfs in a private mount namespace (root
@@ -728,13 +702,13 @@ static int disk_full_child(const char *d)
 
 static void t_disk_full(void **state)
 {
-	char *d = tmpdir();
+	char *d = cb_tmpdir("pcapw");
 	pid_t pid;
 	int status;
 
 	(void)state;
 	if (geteuid() != 0) {
-		rmdir_all(d);
+		assert_int_equal(cb_rmdir_all(d), 0);
 		skip();
 	}
 	pid = fork();
@@ -742,7 +716,7 @@ static void t_disk_full(void **state)
 	if (pid == 0)
 		_exit(disk_full_child(d));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	rmdir_all(d);
+	assert_int_equal(cb_rmdir_all(d), 0);
 	assert_true(WIFEXITED(status));
 	if (WEXITSTATUS(status) == 77)
 		skip();

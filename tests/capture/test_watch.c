@@ -27,34 +27,6 @@
 
 /* ---- helpers --------------------------------------------------------- */
 
-static char *tmpdir(void)
-{
-	char *d = strdup("/tmp/rs-watch-XXXXXX");
-
-	assert_non_null(d);
-	assert_non_null(mkdtemp(d));
-	return d;
-}
-
-static void rmdir_all(char *d)
-{
-	DIR *dir = opendir(d);
-	struct dirent *de;
-	char p[512];
-
-	if (dir) {
-		while ((de = readdir(dir))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", d, de->d_name);
-			unlink(p);
-		}
-		closedir(dir);
-		rmdir(d);
-	}
-	free(d);
-}
-
 static void assert_has(const char *msg, const char *part)
 {
 	if (!strstr(msg, part))
@@ -178,7 +150,7 @@ static void t_open_errors(void **state)
 {
 	char err[RS_CAPTURE_ERRLEN] = "";
 	struct rs_watch *w = (struct rs_watch *)1;
-	char *d = tmpdir(), p[512];
+	char *d = cb_tmpdir("watch"), p[512];
 
 	(void)state;
 	assert_int_equal(rs_watch_open(NULL, d, NULL, 0, err, sizeof(err)),
@@ -196,12 +168,12 @@ static void t_open_errors(void **state)
 			 -ENOTDIR);
 	assert_has(err, p);
 	rs_watch_close(NULL);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 static void t_empty_times_out(void **state)
 {
-	char *d = tmpdir();
+	char *d = cb_tmpdir("watch");
 	struct rs_watch *w = watch_ok(d, NULL, 0);
 	struct rs_watch_stats st;
 	struct timespec t0, t1;
@@ -220,7 +192,7 @@ static void t_empty_times_out(void **state)
 	rs_watch_stats(w, &st);
 	assert_int_equal(st.files + st.packets + st.bad_files, 0);
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 /* ---- growth ------------------------------------------------------------ */
@@ -230,7 +202,7 @@ static void t_empty_times_out(void **state)
 static void grow(const struct cb *b, const size_t *ends, int nrec,
 		 size_t step, bool ng)
 {
-	char *d = tmpdir();
+	char *d = cb_tmpdir("watch");
 	struct rs_watch *w = watch_ok(d, NULL, 0);
 	int fd = wopen(d, ng ? "x.pcapng" : "x.pcap");
 	struct rs_watch_stats st;
@@ -262,7 +234,7 @@ static void grow(const struct cb *b, const size_t *ends, int nrec,
 	assert_int_equal(st.files_done, 0);     /* the last file stays open */
 	assert_int_equal(st.bad_files, 0);
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 static void t_grow_pcap(void **state)
@@ -318,7 +290,7 @@ static void t_grow_pcapng(void **state)
  * has it open; closing it does, and the new file follows. */
 static void t_rotation(void **state)
 {
-	char *d = tmpdir();
+	char *d = cb_tmpdir("watch");
 	struct rs_watch *w = watch_ok(d, NULL, 0);
 	uint32_t ids[MAXF];
 	struct rs_watch_stats st;
@@ -353,14 +325,14 @@ static void t_rotation(void **state)
 	cb_free(&a);
 	cb_free(&b);
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 /* tcpdump -C -W 2 with the reader keeping up: x.pcap0, x.pcap1, then
  * x.pcap0 truncated and rewritten, then x.pcap1: four files, each once. */
 static void t_reuse_keeping_up(void **state)
 {
-	char *d = tmpdir();
+	char *d = cb_tmpdir("watch");
 	struct rs_watch *w = watch_ok(d, "x.pcap*", 0);
 	uint32_t ids[MAXF];
 	struct rs_watch_stats st;
@@ -385,7 +357,7 @@ static void t_reuse_keeping_up(void **state)
 	assert_int_equal(st.files_done, 3);
 	assert_int_equal(st.overwritten, 0);
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 /* The same, but the reader looks only when all is written: the first
@@ -393,7 +365,7 @@ static void t_reuse_keeping_up(void **state)
  * as overwritten and never parsed as the new contents twice. */
 static void t_reuse_behind(void **state)
 {
-	char *d = tmpdir();
+	char *d = cb_tmpdir("watch");
 	struct rs_watch *w = watch_ok(d, NULL, 0);
 	uint32_t ids[MAXF];
 	struct rs_watch_stats st;
@@ -412,7 +384,7 @@ static void t_reuse_behind(void **state)
 	assert_int_equal(st.overwritten, 2);
 	assert_int_equal(st.packets, 5);
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 /* The name is reused while the reader is inside the file (its window holds
@@ -420,7 +392,7 @@ static void t_reuse_behind(void **state)
  * the new contents, and the new contents come later as their own file. */
 static void t_reuse_while_reading(void **state)
 {
-	char *d = tmpdir();
+	char *d = cb_tmpdir("watch");
 	struct rs_watch *w = watch_ok(d, NULL, 0);
 	uint32_t ids[MAXF];
 	struct rs_watch_stats st;
@@ -453,7 +425,7 @@ static void t_reuse_while_reading(void **state)
 	assert_has(rs_watch_error(w), "x.pcap0: offset ");
 	assert_has(rs_watch_error(w), "name reused");
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 /* ---- deletion -------------------------------------------------------------- */
@@ -463,7 +435,7 @@ static void t_reuse_while_reading(void **state)
  * reader is inside one, takes nothing away. */
 static void t_deleted(void **state)
 {
-	char *d = tmpdir();
+	char *d = cb_tmpdir("watch");
 	struct rs_watch *w = watch_ok(d, NULL, 0);
 	uint32_t ids[MAXF];
 	struct rs_watch_stats st;
@@ -498,7 +470,7 @@ static void t_deleted(void **state)
 	assert_int_equal(st.lost_files, 1);
 	cb_free(&a);
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 /* ---- files there at open ------------------------------------------------------ */
@@ -514,7 +486,7 @@ static void set_mtime(const char *d, const char *name, time_t t)
 
 static void t_existing(void **state)
 {
-	char *d = tmpdir();
+	char *d = cb_tmpdir("watch");
 	uint32_t ids[MAXF];
 	struct rs_watch *w;
 	int n = 0;
@@ -545,14 +517,14 @@ static void t_existing(void **state)
 	assert_int_equal(n, 3);
 	assert_run(ids, 0, 400, 3);
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 /* ---- damage and patterns ------------------------------------------------------ */
 
 static void t_damaged(void **state)
 {
-	char *d = tmpdir(), want[600];
+	char *d = cb_tmpdir("watch"), want[600];
 	struct rs_watch *w = watch_ok(d, NULL, 0);
 	uint32_t ids[MAXF];
 	struct rs_watch_stats st;
@@ -593,12 +565,12 @@ static void t_damaged(void **state)
 	assert_int_equal(st.files, 4);
 	cb_free(&a);
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 static void t_bad_record_offset(void **state)
 {
-	char *d = tmpdir(), want[600];
+	char *d = cb_tmpdir("watch"), want[600];
 	struct rs_watch *w = watch_ok(d, NULL, 0);
 	uint32_t ids[MAXF];
 	struct cb a;
@@ -619,12 +591,12 @@ static void t_bad_record_offset(void **state)
 	close(fd);
 	cb_free(&a);
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 static void t_pattern(void **state)
 {
-	char *d = tmpdir();
+	char *d = cb_tmpdir("watch");
 	struct rs_watch *w = watch_ok(d, "x.pcap[0-9]", 0);
 	uint32_t ids[MAXF];
 	int n = 0;
@@ -639,13 +611,13 @@ static void t_pattern(void **state)
 	assert_run(ids, 0, 200, 2);
 	assert_run(ids, 2, 400, 2);
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 /* A file renamed inside the directory is the same file, not a new one. */
 static void t_rename(void **state)
 {
-	char *d = tmpdir(), a[512], b[512];
+	char *d = cb_tmpdir("watch"), a[512], b[512];
 	struct rs_watch *w = watch_ok(d, NULL, 0);
 	uint32_t ids[MAXF];
 	struct rs_watch_stats st;
@@ -665,14 +637,14 @@ static void t_rename(void **state)
 	rs_watch_stats(w, &st);
 	assert_int_equal(st.files, 2);
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 /* Events lost (as after IN_Q_OVERFLOW): the rescan finds the files made
  * meanwhile, in order, and does not read a finished file again. */
 static void t_overflow_rescan(void **state)
 {
-	char *d = tmpdir(), ev[8192];
+	char *d = cb_tmpdir("watch"), ev[8192];
 	struct rs_watch *w = watch_ok(d, NULL, 0);
 	uint32_t ids[MAXF];
 	int n = 0;
@@ -698,12 +670,12 @@ static void t_overflow_rescan(void **state)
 	assert_run(ids, 5, 200, 2);
 	assert_run(ids, 7, 300, 1);
 	rs_watch_close(w);
-	rmdir_all(d);
+	cb_rmdir_all(d);
 }
 
 static void t_dir_deleted(void **state)
 {
-	char *d = tmpdir();
+	char *d = cb_tmpdir("watch");
 	struct rs_watch *w = watch_ok(d, NULL, 0);
 	uint32_t ids[MAXF];
 	struct rs_frame fr;

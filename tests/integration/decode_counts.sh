@@ -8,9 +8,7 @@ RINGSNIFF=${1:?path to ringsniff}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/make_capture.sh"
-for t in tshark editcap mergecap tcprewrite tcpdump nginx curl; do
-	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
+rs_need_tools tshark editcap mergecap tcprewrite tcpdump nginx curl
 rs_net_up "rd$$"
 work=$(mktemp -d)
 rs_on_exit "rm -rf $work"

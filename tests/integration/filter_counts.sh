@@ -9,9 +9,7 @@ RINGSNIFF=${1:?ringsniff}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/make_capture.sh"
-for t in tcpdump editcap mergecap tcprewrite nginx curl; do
-	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
+rs_need_tools tcpdump editcap mergecap tcprewrite nginx curl
 rs_net_up "rf$$"
 work=$(mktemp -d)
 rs_on_exit "rm -rf $work"

@@ -11,9 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/make_capture.sh"
 . "$here/../lib/http_traffic.sh"
-for t in tcpdump nginx curl ab wrk python3 nft; do
-	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
+rs_need_tools tcpdump nginx curl ab wrk python3 nft
 rs_net_up "rh$$"
 work=$(mktemp -d)
 rs_on_exit "rm -rf $work"

@@ -10,9 +10,7 @@ RINGSNIFF=${1:?path to ringsniff}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/make_capture.sh"
-for t in tcpreplay tcpdump nginx curl ab; do
-	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
+rs_need_tools tcpreplay tcpdump nginx curl ab
 work=$(mktemp -d)   # removal registered after phase 1's cleanup
 
 # 1. Real traffic, recorded.

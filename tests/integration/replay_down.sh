@@ -11,9 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/make_capture.sh"
 . "$here/replay_lib.sh"
-for t in tcpdump nginx ab python3 nft timeout; do
-	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
+rs_need_tools tcpdump nginx ab python3 nft timeout
 rs_net_up "rd$$"
 work=$(mktemp -d)
 rs_on_exit "rm -rf $work"

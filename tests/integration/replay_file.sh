@@ -14,9 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/make_capture.sh"
 . "$here/replay_lib.sh"
-for t in tcpdump nginx curl ab python3 timeout; do
-	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
+rs_need_tools tcpdump nginx curl ab python3 timeout
 rs_net_up "rf$$"
 work=$(mktemp -d)
 rs_on_exit "rm -rf $work"

@@ -10,9 +10,7 @@ RINGSNIFF=${1:?path to ringsniff}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/replay_lib.sh"
-for t in nginx curl ab python3 timeout; do
-	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
+rs_need_tools nginx curl ab python3 timeout
 rs_net_up "rv$$"
 work=$(mktemp -d)
 rs_on_exit "rm -rf $work"

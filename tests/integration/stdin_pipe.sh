@@ -7,6 +7,7 @@ set -euo pipefail
 RINGSNIFF=${1:?ringsniff}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
+rs_need_tools tcpdump curl ab
 RS_NO_IPV6=1 rs_net_up "rp$$"
 work=$(mktemp -d)
 rs_on_exit "rm -rf $work"

@@ -10,9 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/make_capture.sh"
 . "$here/../lib/http_traffic.sh"
-for t in tshark tcpdump nginx curl ab nft; do
-	command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
+rs_need_tools tshark tcpdump nginx curl ab nft
 rs_net_up "rt$$"
 work=$(mktemp -d)
 rs_on_exit "rm -rf $work"

@@ -6,6 +6,7 @@
 #   rs_net_up PREFIX      creates ${PREFIX}s (server, 198.18.0.1, veth ${PREFIX}s0)
 #                         and ${PREFIX}c (client, 198.18.0.2, veth ${PREFIX}c0)
 #   rs_nginx_start DIR    nginx in the server namespace, docroot + logs in DIR
+#   rs_need_tools PROG... skip (exit 77) unless all are installed
 #   rs_in_srv CMD...      run in the server namespace; rs_in_cli likewise
 # Exported after rs_net_up: RS_NS_SRV RS_NS_CLI RS_IF_SRV RS_IF_CLI RS_IP_SRV RS_IP_CLI
 
@@ -33,7 +34,13 @@ rs_need_root() {
 		echo "SKIP: needs root (network namespaces)" >&2
 		exit 77
 	fi
-	for t in ip ethtool; do
+	rs_need_tools ip ethtool
+}
+
+# Skip the test (exit 77) unless every named program is installed.
+rs_need_tools() {
+	local t
+	for t in "$@"; do
 		command -v "$t" >/dev/null || { echo "SKIP: $t missing" >&2; exit 77; }
 	done
 }
