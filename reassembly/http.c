@@ -50,9 +50,20 @@ int rs_http_layer_init(struct rs_http_layer *l, rs_http_txn_fn on_txn,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->keep_head = true;
 	l->on_txn = on_txn;
 	l->user = user;
 	l->priv = p;
+	return 0;
+}
+
+int rs_http_layer_set_keep_head(struct rs_http_layer *l, bool keep)
+{
+	struct http_priv *p = l ? l->priv : NULL;
+
+	if (!p)
+		return -EINVAL;
+	p->keep_head = keep;
 	return 0;
 }
 
@@ -218,7 +229,7 @@ void http_cur_begin(struct rs_http_conn *c, uint64_t ts)
 	r->version_len = 0;
 	r->method[0] = r->uri[0] = r->host[0] = r->ua[0] = r->version[0] = 0;
 	r->kind = K_OTHER;
-	r->keep = true;
+	r->keep = ((const struct http_priv *)c->l->priv)->keep_head;
 	c->has_cur = true;
 }
 

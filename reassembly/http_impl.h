@@ -229,6 +229,7 @@ struct http_priv {
 	struct rs_http_conn *free;
 	unsigned nfree;
 	uint32_t keep_body;         /* max body bytes kept per request, 0 = off */
+	bool keep_head;             /* copy raw request heads (for req_head) */
 	struct rs_http_txn txn;     /* filled for each callback */
 };
 

@@ -232,7 +232,8 @@ struct rs_http_txn {
 	int status;                     /* -1 when no response was seen */
 	uint32_t flags;                 /* RS_HTTP_F_* */
 	/* The raw request head (request line + headers) when it was kept whole,
-	 * for replay; NULL otherwise.  Valid only during the callback. */
+	 * for replay; NULL otherwise, and always when the layer does not keep
+	 * heads (rs_http_layer_set_keep_head).  Valid only during the callback. */
 	const uint8_t *req_head;
 	size_t req_head_len;
 	/* Additions (append only).  The request body, de-chunked, when the
@@ -301,6 +302,11 @@ void rs_http_layer_fini(struct rs_http_layer *l);
  * RS_HTTP_BODY_KEEP_MAX). */
 #define RS_HTTP_BODY_KEEP_MAX (256u << 20)
 int rs_http_layer_set_keep_body(struct rs_http_layer *l, size_t max_bytes);
+/* Keep each request's raw head for rs_http_txn.req_head (the default), or
+ * not: without it only the logged fields are copied, and req_head is NULL.
+ * Call on the layer's thread, before connections exist.  Returns 0, or
+ * -EINVAL when l was not initialised. */
+int rs_http_layer_set_keep_head(struct rs_http_layer *l, bool keep);
 extern const struct rs_app_ops rs_http_app_ops;
 
 /* The parser alone, for tests and fuzzing: feed a connection's two streams

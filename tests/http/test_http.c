@@ -544,6 +544,74 @@ static void test_req_head_raw(void **state)
 	check_invariance("req_head_raw", steps, &fi, 97);
 }
 
+/* Without heads (rs_http_layer_set_keep_head false): the fields as
+ * before, no req_head, for pipelined requests and one split mid-line. */
+struct nohead_seen {
+	int n, with_head;
+	char uri[4][16];
+	int status[4];
+};
+
+static void nohead_txn(void *user, const struct rs_flow_info *f,
+		       const struct rs_http_txn *t)
+{
+	struct nohead_seen *s = user;
+
+	(void)f;
+	if (t->req_head || t->req_head_len)
+		s->with_head++;
+	if (s->n < 4) {
+		snprintf(s->uri[s->n], sizeof(s->uri[0]), "%.15s", t->uri);
+		s->status[s->n] = t->status;
+	}
+	s->n++;
+}
+
+static void test_keep_head_off(void **state)
+{
+	static const char req[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+				  "GET /b HTTP/1.1\r\nHost: y\r\n\r\nGET /c HT";
+	static const char req2[] = "TP/1.1\r\nUser-Agent: u\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+				   "HTTP/1.1 404 NF\r\nContent-Length: 0\r\n\r\n"
+				   "HTTP/1.1 204 NC\r\n\r\n";
+	struct nohead_seen seen = { 0 };
+	struct rs_http_layer l, blank;
+	struct rs_http_conn *c;
+
+	(void)state;
+	memset(&blank, 0, sizeof(blank));
+	assert_int_equal(rs_http_layer_set_keep_head(NULL, false), -EINVAL);
+	assert_int_equal(rs_http_layer_set_keep_head(&blank, false), -EINVAL);
+	assert_int_equal(rs_http_layer_init(&l, nohead_txn, &seen), 0);
+	assert_int_equal(rs_http_layer_set_keep_head(&l, false), 0);
+	c = rs_http_conn_new(&l, NULL);
+	assert_non_null(c);
+	rs_http_conn_data(c, 0, (const uint8_t *)req, strlen(req), 1);
+	rs_http_conn_data(c, 0, (const uint8_t *)req2, strlen(req2), 2);
+	rs_http_conn_data(c, 1, (const uint8_t *)resp, strlen(resp), 3);
+	rs_http_conn_free(c);
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.with_head, 0);
+	assert_string_equal(seen.uri[0], "/a");
+	assert_string_equal(seen.uri[1], "/b");
+	assert_string_equal(seen.uri[2], "/c");
+	assert_int_equal(seen.status[0], 200);
+	assert_int_equal(seen.status[1], 404);
+	assert_int_equal(seen.status[2], 204);
+	/* Back on: the same bytes give heads again. */
+	assert_int_equal(rs_http_layer_set_keep_head(&l, true), 0);
+	memset(&seen, 0, sizeof(seen));
+	c = rs_http_conn_new(&l, NULL);
+	rs_http_conn_data(c, 0, (const uint8_t *)req, strlen(req), 1);
+	rs_http_conn_data(c, 0, (const uint8_t *)req2, strlen(req2), 2);
+	rs_http_conn_data(c, 1, (const uint8_t *)resp, strlen(resp), 3);
+	rs_http_conn_free(c);
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.with_head, 3);
+	rs_http_layer_fini(&l);
+}
+
 static void test_not_http_sniff_limit(void **state)
 {
 	static char junk[RS_HTTP_SNIFF_MAX + 64];
@@ -691,6 +759,7 @@ int main(void)
 		cmocka_unit_test(test_queue_bound),
 		cmocka_unit_test(test_store_pressure),
 		cmocka_unit_test(test_req_head_raw),
+		cmocka_unit_test(test_keep_head_off),
 		cmocka_unit_test(test_not_http_sniff_limit),
 		cmocka_unit_test(test_long_lines_dir1),
 		cmocka_unit_test(test_app_ops),

@@ -196,6 +196,13 @@ int rs_report_json(struct rs_app *app, const struct rs_totals *t, FILE *fp)
 {
 	const char *path = app->opts.summary_json;
 	bool first = true;
+	/* Lines still in the (stopped) workers' buffers count too: they are
+	 * written when the buffers are flushed at exit. */
+	uint64_t http_lines = app->http_sink.lines, flow_lines = app->flow_sink.lines;
+	for (unsigned i = 0; i < app->nworkers; i++) {
+		http_lines += app->workers[i].http_out.lines;
+		flow_lines += app->workers[i].flow_out.lines;
+	}
 	fputs("{", fp);
 	/* The contract's keys first. */
 	J("packets", t->d.packets);
@@ -253,8 +260,8 @@ int rs_report_json(struct rs_app *app, const struct rs_totals *t, FILE *fp)
 	J("http_orphan_responses", t->h.orphan_responses);
 	J("http_evicted", t->h.evicted);
 	J("http_alloc_failures", t->h.alloc_failures);
-	J("http_log_lines", app->http_sink.lines);
-	J("flow_log_lines", app->flow_sink.lines);
+	J("http_log_lines", http_lines);
+	J("flow_log_lines", flow_lines);
 	if (app->opts.write_path) {
 		J("pcap_packets", t->pcapw.packets);
 		J("pcap_bytes", t->pcapw.bytes);

@@ -59,7 +59,7 @@ struct rs_sink {
 	pthread_mutex_t lock;
 	bool is_stdout;
 	const char *path;
-	uint64_t lines;
+	uint64_t lines;               /* written; under lock */
 	int error;                    /* first write errno, reported at exit */
 };
 
@@ -67,6 +67,7 @@ struct rs_sink {
 struct rs_outbuf {
 	struct rs_sink *sink;
 	size_t len;
+	uint64_t lines;               /* in buf, added to the sink's at flush */
 	char *buf;                    /* RS_OUTBUF_SIZE bytes, allocated once */
 };
 

@@ -132,6 +132,9 @@ int rs_workers_init(struct rs_app *app, unsigned n)
 		if (rc == 0 && app->opts.replay)  /* replay sends bodies too */
 			rc = rs_http_layer_set_keep_body(
 				&w->http, rs_replay_keep_body(&app->opts.replay_opts));
+		/* Only replay sends raw heads; the logs need the fields. */
+		if (rc == 0 && !app->opts.replay)
+			rc = rs_http_layer_set_keep_head(&w->http, false);
 		if (rc == 0)
 			rc = rs_outbuf_init(&w->http_out, &app->http_sink);
 		if (rc == 0)
