@@ -71,6 +71,7 @@ struct rs_file {
 	int fd;                   /* regular file kept open to remap; else -1 */
 
 	uint64_t pos;             /* offset of the next record / block */
+	uint64_t pf;              /* bytes before this were prefetched */
 	uint64_t dropped;         /* map pages before this were given back */
 	int err;                  /* sticky negative errno once damaged */
 	bool err_eof;             /* damage was "ran past the end of data" */
