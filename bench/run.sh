@@ -102,7 +102,7 @@ fi
 if [ "$quick" = 1 ]; then
 	export BENCH_RUNS=${runs:-1} BENCH_RATES="100000 top" BENCH_LIVE_SECS=5
 	export BENCH_LIVE_TOOLS="ringsniff tcpdump seed" BENCH_TOP_EXTRA='' BENCH_PROF_PKTS=5000
-	export BENCH_HEAD_PKTS=20000
+	export BENCH_HEAD_PKTS=20000 BENCH_GOAL_RUNS=3
 	small_mb=60 mixed_mb=150 live_pkts=100000
 	qdir=/tmp/ringsniff-bench-quick
 	out=${out:-$qdir/RESULTS.md}
