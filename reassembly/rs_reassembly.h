@@ -322,10 +322,10 @@ struct rs_http_conn *rs_http_conn_new(struct rs_http_layer *l,
 				      const struct rs_flow_info *f);
 /* In-order bytes of direction dir (0 client to server, 1 back), in capture
  * order across both.  Reads exactly data[0..len); keeps no pointer into it;
- * copies only a line that spans segments (bounded) and, for replay, the
- * request head (into the connection's store) and, when the layer keeps
- * bodies, request body bytes (into the connection's body buffer).  Other dir values, NULL c or
- * data are ignored. */
+ * copies only a line that spans segments (bounded), the transaction's
+ * fields, and when the layer keeps them, the request head (into the
+ * connection's store) and request body bytes (into its body buffer).
+ * Other dir values, NULL c or data are ignored. */
 void rs_http_conn_data(struct rs_http_conn *c, int dir, const uint8_t *data,
 		       size_t len, uint64_t ts_ns);
 /* len bytes of direction dir were lost: skipped inside a body of known
