@@ -289,6 +289,12 @@ void http_emit_front(struct rs_http_conn *c)
 	size_t nl = e->host_len, al = e->ua_len, vl = e->version_len;
 	uint32_t fl;
 
+	/* http_set_field cut the version to its field already; said again
+	 * here (a cmov) for gcc's link-time inliner, which otherwise sees
+	 * http_copy's 16-byte tail store aimed at the 16-byte field. */
+	if (vl > RS_HTTP_VERSION_MAX - 1)
+		vl = RS_HTTP_VERSION_MAX - 1;
+
 	t->req_body_len = e->req_body_len;
 	t->req_body = e->body_kept ? c->body + e->body_off : NULL;
 	t->req_body_kept = e->body_kept;

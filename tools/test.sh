@@ -21,7 +21,7 @@ rc=0
 build build -Dbuildtype=release -Dwerror=true || exit 1
 meson test -C build --print-errorlogs --num-processes 2 || rc=1
 
-build build-san -Dbuildtype=debug -Dwerror=true -Db_sanitize=address,undefined || exit 1
+build build-san -Dbuildtype=debug -Dwerror=true -Db_sanitize=address,undefined -Db_lto=false || exit 1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 meson test -C build-san --print-errorlogs --num-processes 2 --timeout-multiplier 3 || rc=1

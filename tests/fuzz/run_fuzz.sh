@@ -68,7 +68,7 @@ else
 		echo "== configuring $build (clang, ASan+UBSan, libFuzzer coverage)"
 		CC=clang meson setup "$build" "$src" \
 			-Db_sanitize=address,undefined -Db_lundef=false \
-			-Dbuildtype=debugoptimized -Dtests=true \
+			-Dbuildtype=debugoptimized -Dtests=true -Db_lto=false \
 			-Dc_args=-fsanitize=fuzzer-no-link \
 			>"$build.setup.log" 2>&1 ||
 			{ cat "$build.setup.log" >&2; exit 2; }

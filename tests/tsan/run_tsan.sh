@@ -57,7 +57,7 @@ fi
 # 2. The TSan build: only the targets run below.
 bdir=$BUILDROOT/tsan
 if [ ! -f "$bdir/build.ninja" ]; then
-	meson setup "$bdir" "$SRC" -Dbuildtype=debug -Db_sanitize=thread \
+	meson setup "$bdir" "$SRC" -Dbuildtype=debug -Db_sanitize=thread -Db_lto=false \
 		-Dwerror=true >"$work/setup.log" 2>&1 || {
 		echo "FAIL: meson setup of the TSan build:"; tail -20 "$work/setup.log"; exit 1; }
 fi
