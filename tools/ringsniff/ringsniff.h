@@ -59,7 +59,7 @@ struct rs_sink {
 	pthread_mutex_t lock;
 	bool is_stdout;
 	const char *path;
-	uint64_t lines;               /* written; under lock */
+	uint64_t lines;               /* handed over by flushes; under lock */
 	int error;                    /* first write errno, reported at exit */
 };
 
