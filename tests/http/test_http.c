@@ -567,7 +567,9 @@ static void nohead_txn(void *user, const struct rs_flow_info *f,
 	s->n++;
 }
 
-static void test_keep_head_off(void **state)
+/* Two pipelined requests and a third split mid-line, then the three
+ * responses, through a new connection of l. */
+static void nohead_feed(struct rs_http_layer *l)
 {
 	static const char req[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
 				  "GET /b HTTP/1.1\r\nHost: y\r\n\r\nGET /c HT";
@@ -575,9 +577,19 @@ static void test_keep_head_off(void **state)
 	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 				   "HTTP/1.1 404 NF\r\nContent-Length: 0\r\n\r\n"
 				   "HTTP/1.1 204 NC\r\n\r\n";
+	struct rs_http_conn *c = rs_http_conn_new(l, NULL);
+
+	assert_non_null(c);
+	rs_http_conn_data(c, 0, (const uint8_t *)req, strlen(req), 1);
+	rs_http_conn_data(c, 0, (const uint8_t *)req2, strlen(req2), 2);
+	rs_http_conn_data(c, 1, (const uint8_t *)resp, strlen(resp), 3);
+	rs_http_conn_free(c);
+}
+
+static void test_keep_head_off(void **state)
+{
 	struct nohead_seen seen = { 0 };
 	struct rs_http_layer l, blank;
-	struct rs_http_conn *c;
 
 	(void)state;
 	memset(&blank, 0, sizeof(blank));
@@ -585,12 +597,7 @@ static void test_keep_head_off(void **state)
 	assert_int_equal(rs_http_layer_set_keep_head(&blank, false), -EINVAL);
 	assert_int_equal(rs_http_layer_init(&l, nohead_txn, &seen), 0);
 	assert_int_equal(rs_http_layer_set_keep_head(&l, false), 0);
-	c = rs_http_conn_new(&l, NULL);
-	assert_non_null(c);
-	rs_http_conn_data(c, 0, (const uint8_t *)req, strlen(req), 1);
-	rs_http_conn_data(c, 0, (const uint8_t *)req2, strlen(req2), 2);
-	rs_http_conn_data(c, 1, (const uint8_t *)resp, strlen(resp), 3);
-	rs_http_conn_free(c);
+	nohead_feed(&l);
 	assert_int_equal(seen.n, 3);
 	assert_int_equal(seen.with_head, 0);
 	assert_string_equal(seen.uri[0], "/a");
@@ -602,11 +609,7 @@ static void test_keep_head_off(void **state)
 	/* Back on: the same bytes give heads again. */
 	assert_int_equal(rs_http_layer_set_keep_head(&l, true), 0);
 	memset(&seen, 0, sizeof(seen));
-	c = rs_http_conn_new(&l, NULL);
-	rs_http_conn_data(c, 0, (const uint8_t *)req, strlen(req), 1);
-	rs_http_conn_data(c, 0, (const uint8_t *)req2, strlen(req2), 2);
-	rs_http_conn_data(c, 1, (const uint8_t *)resp, strlen(resp), 3);
-	rs_http_conn_free(c);
+	nohead_feed(&l);
 	assert_int_equal(seen.n, 3);
 	assert_int_equal(seen.with_head, 3);
 	rs_http_layer_fini(&l);
