@@ -21,9 +21,10 @@
 #   seed             bench/seed_sniffer.py -r HEAD (dpkt, as the blog)
 # Then the goal's own measurement, in $BENCH_TMP/results/goal.tsv: tcpdump,
 # ringsniff-T1-null and ringsniff-T1 one after another, BENCH_GOAL_RUNS
-# (11) rounds, all pinned to one CPU.  This host's CPUs are shared (steal
-# time moves one run by up to 40%), so the report judges on the median of
-# the per-round ratios to tcpdump: runs seconds apart see the same load.
+# (11) rounds, all pinned to one CPU.  This host's CPUs are shared: one run
+# of the same binary takes about 1x or 2x its best time, in stretches of
+# seconds, so the report judges on the median of the per-round ratios to
+# tcpdump: runs seconds apart mostly see the same load.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
