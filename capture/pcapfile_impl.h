@@ -73,6 +73,9 @@ struct rs_file {
 	uint64_t pos;             /* offset of the next record / block */
 	uint64_t pf;              /* bytes before this were prefetched */
 	uint64_t dropped;         /* map pages before this were given back */
+	uint64_t mapped;          /* page tables made up to here (populate) */
+	uint64_t chores_at;       /* rs_file_next's housekeeping at this pos */
+	bool no_populate;         /* MADV_POPULATE_READ refused: faults only */
 	int err;                  /* sticky negative errno once damaged */
 	bool err_eof;             /* damage was "ran past the end of data" */
 	enum rs_file_format fmt;
