@@ -23,15 +23,18 @@
 
 #include "flow_impl.h"
 
-/* The index is sized once, for max_flows: a power of two at least that
- * big (load factor <= 1 when full), within these bounds (16 B a bucket).
- * No automatic resize: liburcu's lazy-resize launch stores its "resize
- * initiated" flag after queueing the work, so when the worker finishes
- * first (the launcher was preempted) the flag stays set and the table
- * never grows again; seen here as 1024-bucket tables holding 500k flows
- * in about half of the runs on a loaded 2-CPU machine (liburcu 0.13, and
- * upstream has the same order).  A fixed index also means no resize
- * thread and no grace periods spent on resizing. */
+/* The index (16 B a bucket) may grow to max_flows buckets, a power of two
+ * (load factor <= 1 when full), within these bounds.  It starts at
+ * RS_FLOW_INIT_BUCKETS: making all 262144 buckets of the default at start
+ * took 10 ms, more than the rest of ringsniff's start-up, for runs that
+ * mostly see a few flows.  It is grown by the workers themselves, at a
+ * quiescent state (flow_grow), not by liburcu's automatic resize: its
+ * lazy-resize launch stores its "resize initiated" flag after queueing the
+ * work, so when the resize thread finishes first (the launcher was
+ * preempted) the flag stays set and the table never grows again; seen here
+ * as 1024-bucket tables holding 500k flows in about half of the runs on a
+ * loaded 2-CPU machine (liburcu 0.13, and upstream has the same order). */
+#define RS_FLOW_INIT_BUCKETS 4096UL
 #define RS_FLOW_MIN_BUCKETS 1024UL
 #define RS_FLOW_MAX_BUCKETS (1UL << 22)
 /* Evictions tried before giving up on a slot other workers keep taking. */
@@ -318,13 +321,20 @@ int rs_flow_table_new(struct rs_flow_table **out,
 		t->seed[i] = fmix64(seed + (uint64_t)i * 0x9e3779b97f4a7c15ULL) | 1;
 	atomic_init(&t->count, 0);
 	atomic_init(&t->ooo_bytes, 0);
-	buckets = pow2_at_least(t->cfg.max_flows);
-	t->ht = cds_lfht_new(buckets, buckets, buckets, 0, NULL);
-	if (!t->ht)
+	t->buckets_max = pow2_at_least(t->cfg.max_flows);
+	buckets = t->buckets_max < RS_FLOW_INIT_BUCKETS ? t->buckets_max
+							: RS_FLOW_INIT_BUCKETS;
+	atomic_init(&t->buckets, buckets);
+	if (pthread_mutex_init(&t->grow_lock, NULL) != 0)
 		goto fail_table;
+	t->ht = cds_lfht_new(buckets, buckets, t->buckets_max, 0, NULL);
+	if (!t->ht)
+		goto fail_ht;
 	*out = t;
 	return 0;
 
+fail_ht:
+	pthread_mutex_destroy(&t->grow_lock);
 fail_table:
 	free(t);
 fail:
@@ -364,6 +374,7 @@ void rs_flow_table_free(struct rs_flow_table *t)
 	}
 destroy:
 	cds_lfht_destroy(t->ht, NULL);
+	pthread_mutex_destroy(&t->grow_lock);
 	free(t);
 }
 
@@ -371,6 +382,44 @@ uint64_t rs_flow_table_count(const struct rs_flow_table *t)
 {
 	return atomic_load_explicit(&((struct rs_flow_table *)t)->count,
 				    memory_order_relaxed);
+}
+
+unsigned long rs_flow_table_buckets(const struct rs_flow_table *t)
+{
+	return atomic_load_explicit(&((struct rs_flow_table *)t)->buckets,
+				    memory_order_relaxed);
+}
+
+/* Grow the index to twice the flows (rounded up to a power of two, at most
+ * buckets_max).  Called at a quiescent state: cds_lfht_resize takes the
+ * caller offline while it links the new buckets, so it must hold no
+ * reference then.  Other workers go on looking up and inserting meanwhile
+ * (the split-ordered list stays valid at every step).  One resizer at a
+ * time: cds_lfht_resize sets the target size rather than raising it, so
+ * two at once could shrink the index; a worker that finds the lock taken
+ * asks again at its next quiescent state.  The caller stalls for the new
+ * buckets' set-up, ~25 ns each (6 ms for the last doubling to 262144). */
+static void flow_grow(struct rs_flow_worker *w)
+{
+	struct rs_flow_table *t = w->t;
+	unsigned long have, want;
+
+	if (pthread_mutex_trylock(&t->grow_lock) != 0)
+		return;         /* w->grow stays: asked again next time */
+	w->grow = false;
+	/* Again while flows came faster than the buckets. */
+	for (;;) {
+		have = atomic_load_explicit(&t->buckets, memory_order_relaxed);
+		want = pow2_at_least(2 * atomic_load_explicit(&t->count,
+						memory_order_relaxed));
+		if (want > t->buckets_max)
+			want = t->buckets_max;
+		if (want <= have)
+			break;
+		cds_lfht_resize(t->ht, want);
+		atomic_store_explicit(&t->buckets, want, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&t->grow_lock);
 }
 
 /* ---- workers --------------------------------------------------------- */
@@ -423,7 +472,8 @@ const struct rs_flow_stats *rs_flow_worker_stats(const struct rs_flow_worker *w)
 
 void rs_flow_quiescent(struct rs_flow_worker *w)
 {
-	(void)w;
+	if (w->grow)
+		flow_grow(w);
 	TSAN_RELEASE(&rs_tsan_gp);
 	rcu_quiescent_state();
 }
@@ -566,8 +616,13 @@ static int slot_reserve(struct rs_flow_worker *w)
 		while (n < t->cfg.max_flows) {
 			if (atomic_compare_exchange_weak_explicit(&t->count,
 					&n, n + 1, memory_order_relaxed,
-					memory_order_relaxed))
+					memory_order_relaxed)) {
+				if (n >= atomic_load_explicit(&t->buckets,
+						memory_order_relaxed) &&
+				    n < t->buckets_max)
+					w->grow = true;
 				return 0;
+			}
 		}
 		if (!evict_one(w))
 			break;

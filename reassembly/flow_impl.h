@@ -2,7 +2,9 @@
 #ifndef RS_FLOW_IMPL_H
 #define RS_FLOW_IMPL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The RCU flavour must be included before rculfhash.h: the table binds to it.
@@ -108,6 +110,11 @@ struct rs_flow {
 struct rs_flow_table {
 	struct cds_lfht *ht;
 	struct rs_flow_config cfg;
+	/* The index starts small and doubles as flows outnumber its buckets
+	 * (flow_grow), up to buckets_max. */
+	atomic_ulong buckets;
+	unsigned long buckets_max;
+	pthread_mutex_t grow_lock;  /* one resizer at a time */
 	uint64_t seed[6];           /* key_hash's secrets */
 	uint64_t timeout[RS_LRU__COUNT];
 	/* Shared by all workers: each on its own cache line. */
@@ -132,6 +139,8 @@ struct rs_flow_worker {
 	void *end_ctx;
 	uint64_t now_ns;            /* monotonic: max of packet and tick times */
 	unsigned id;
+	bool grow;                  /* flows outnumber buckets: grow at the
+				     * next quiescent state */
 	struct cds_list_head lru[RS_LRU__COUNT];
 	/* Direct-mapped cache of this worker's own flows, by key hash: most
 	 * packets skip cds_lfht_lookup.  Only the owner ends (and frees) its

@@ -145,6 +145,9 @@ int rs_flow_table_new(struct rs_flow_table **out,
 void rs_flow_table_free(struct rs_flow_table *t);
 /* Flows in the table now (all workers). */
 uint64_t rs_flow_table_count(const struct rs_flow_table *t);
+/* Buckets of the flow index now: 4096 at first (fewer for a smaller
+ * max_flows), grown by rs_flow_quiescent once flows outnumber them. */
+unsigned long rs_flow_table_buckets(const struct rs_flow_table *t);
 
 /* Create worker `id`'s context ON THE THREAD THAT WILL USE IT (registers the
  * thread with RCU).  ops/app_ctx may be NULL (no application layer);
@@ -168,7 +171,9 @@ int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p);
  * worker's idle flows.  Cheap when nothing is due; call every packet batch. */
 void rs_flow_tick(struct rs_flow_worker *w, uint64_t now_ns);
 /* The worker holds no table references now (RCU quiescent state): call
- * between batches, e.g. after each ring block. */
+ * between batches, e.g. after each ring block.  When this worker's inserts
+ * made flows outnumber the index's buckets, it grows the index here to
+ * twice the flows (a stall of ~25 ns per new bucket, once per growth). */
 void rs_flow_quiescent(struct rs_flow_worker *w);
 /* Block in an RCU-offline state (e.g. around a poll()) and come back. */
 void rs_flow_offline(struct rs_flow_worker *w);

@@ -652,6 +652,59 @@ static void test_flow_cache_churn(void **state)
 	free(c2);
 }
 
+/* The index starts small and grows at quiescent states once the flows
+ * outnumber its buckets, never past max_flows rounded up to a power of
+ * two; every flow is still found after each growth. */
+static void grow_run(uint64_t max_flows, unsigned n, unsigned long start,
+		     unsigned long end)
+{
+	struct rs_flow_config cfg;
+	struct rs_flow_table *t = NULL;
+	struct rs_flow_worker *w = NULL;
+	unsigned long b = 0;
+
+	rs_flow_config_default(&cfg);
+	cfg.max_flows = max_flows;
+	assert_int_equal(rs_flow_table_new(&t, &cfg), 0);
+	assert_int_equal(rs_flow_table_buckets(t), start);
+	assert_int_equal(rs_flow_worker_new(&w, t, 0, NULL, NULL, NULL, NULL),
+			 0);
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < n; i++) {
+			char cli[32];
+			snprintf(cli, sizeof(cli), "198.18.%u.%u", i >> 8 & 255,
+				 i & 255);
+			struct rs_pkt p = rt_pkt(17, cli, (uint16_t)(1024 + (i >> 16)),
+						 "198.19.0.1", 53, RT_SEC);
+
+			assert_int_equal(rs_flow_packet(w, &p), 0);
+			if (i % 64 == 63) {
+				rs_flow_quiescent(w);
+				/* Never smaller, and as many as the flows. */
+				assert_true(rs_flow_table_buckets(t) >= b);
+				b = rs_flow_table_buckets(t);
+				assert_true(b >= rs_flow_table_count(t));
+			}
+		}
+		/* The second pass finds every flow of the first. */
+		assert_int_equal(rs_flow_worker_stats(w)->flows_created, n);
+		assert_int_equal(rs_flow_worker_stats(w)->flows_evicted, 0);
+		assert_int_equal(rs_flow_table_count(t), n);
+	}
+	rs_flow_quiescent(w);
+	assert_int_equal(rs_flow_table_buckets(t), end);
+	rs_flow_worker_free(w);
+	rs_flow_table_free(t);
+}
+
+static void test_index_grows(void **state)
+{
+	(void)state;
+	grow_run(262144, 20000, 4096, 65536);  /* 2 x 20000, rounded up */
+	grow_run(5000, 5000, 4096, 8192);      /* capped by max_flows */
+	grow_run(100, 100, 1024, 1024);        /* small cap: never grows */
+}
+
 /* ---- flush ----------------------------------------------------------------- */
 
 static void test_flush_end_of_file(void **state)
@@ -720,6 +773,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_evict_nearest_deadline, env_cap4_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_worker_and_refused, env_cap4_setup, env_teardown),
 		cmocka_unit_test(test_flow_cache_churn),
+		cmocka_unit_test(test_index_grows),
 		cmocka_unit_test_setup_teardown(test_flush_end_of_file, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_worker_free_ends_flows, env_setup, env_teardown),
 	};

@@ -288,6 +288,109 @@ static void test_concurrent_workers(void **state)
 	rs_flow_table_free(tab);   /* rcu_barrier, then free: LSan checks */
 }
 
+/* ---- the index grows while every worker inserts and looks up ---------- */
+
+#define GROW_KEYS 12000     /* per thread: 48000 flows, index 4096 -> 64 Ki+ */
+
+struct grower {
+	pthread_t tid;
+	unsigned id;
+	struct rs_flow_table *tab;
+	pthread_barrier_t *bar;
+	struct rs_flow_stats st;
+	int err;
+};
+
+static struct rs_pkt grow_pkt(unsigned thread, unsigned k)
+{
+	char cli[32];
+
+	snprintf(cli, sizeof(cli), "198.18.%u.%u", k >> 8, k & 255);
+	return rt_pkt(17, cli, (uint16_t)(1024 + thread), "198.19.0.1", 53,
+		      RT_SEC);
+}
+
+static void *grower_main(void *arg)
+{
+	struct grower *g = arg;
+	struct rs_flow_worker *w = NULL;
+	int rc = rs_flow_worker_new(&w, g->tab, g->id, NULL, NULL, NULL, NULL);
+
+	pthread_barrier_wait(g->bar);
+	if (rc) {
+		g->err = rc;
+		return NULL;
+	}
+	/* Own keys in order; every 4th packet also one of the next thread's
+	 * (found or not yet made: either way looked up while the index may
+	 * be growing under it). */
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned k = 0; k < GROW_KEYS; k++) {
+			struct rs_pkt p = grow_pkt(g->id, k);
+
+			if (rs_flow_packet(w, &p) != 0)
+				g->err = -EIO;
+			if (k % 4 == 0) {
+				p = grow_pkt((g->id + 1) % NTHREADS, k);
+				if (rs_flow_packet(w, &p) != 0)
+					g->err = -EIO;
+			}
+			if (k % 32 == 31)
+				rs_flow_quiescent(w);
+		}
+		pthread_barrier_wait(g->bar);   /* all made before the 2nd pass */
+	}
+	g->st = *rs_flow_worker_stats(w);
+	pthread_barrier_wait(g->bar);           /* counted before any frees */
+	rs_flow_worker_free(w);
+	return NULL;
+}
+
+static void test_concurrent_growth(void **state)
+{
+	struct rs_flow_table *tab = NULL;
+	struct grower g[NTHREADS];
+	pthread_barrier_t bar;
+	uint64_t created = 0, wrong = 0;
+
+	(void)state;
+	assert_int_equal(rs_flow_table_new(&tab, NULL), 0);
+	assert_int_equal(rs_flow_table_buckets(tab), 4096);
+	assert_int_equal(pthread_barrier_init(&bar, NULL, NTHREADS + 1), 0);
+	memset(g, 0, sizeof(g));
+	for (unsigned i = 0; i < NTHREADS; i++) {
+		g[i].id = i;
+		g[i].tab = tab;
+		g[i].bar = &bar;
+		assert_int_equal(pthread_create(&g[i].tid, NULL, grower_main,
+						&g[i]), 0);
+	}
+	pthread_barrier_wait(&bar);     /* registered */
+	pthread_barrier_wait(&bar);     /* first pass done */
+	assert_int_equal(rs_flow_table_count(tab), NTHREADS * GROW_KEYS);
+	pthread_barrier_wait(&bar);     /* second pass done */
+	pthread_barrier_wait(&bar);     /* stats taken */
+	for (unsigned i = 0; i < NTHREADS; i++) {
+		assert_int_equal(pthread_join(g[i].tid, NULL), 0);
+		assert_int_equal(g[i].err, 0);
+		/* Each key is made once, by the thread that sent it first
+		 * (its own, or the one before it), and found by the other. */
+		created += g[i].st.flows_created;
+		wrong += g[i].st.wrong_worker;
+		assert_int_equal(g[i].st.flows_evicted, 0);
+		assert_int_equal(g[i].st.flows_refused, 0);
+	}
+	/* So the second pass, after all the growing, found every flow. */
+	assert_int_equal(created, NTHREADS * GROW_KEYS);
+	assert_true(wrong > 0);
+	/* Grown while workers ran, to at least as many buckets as flows
+	 * (how far past depends on the count each growth saw). */
+	assert_true(rs_flow_table_buckets(tab) >= NTHREADS * GROW_KEYS);
+	assert_int_equal(rs_flow_table_count(tab), 0);
+	pthread_barrier_destroy(&bar);
+	rs_flow_table_free(tab);
+}
+
 /* ---- the grace period, deterministically ------------------------------ */
 
 #ifdef HAVE_ASAN
@@ -377,6 +480,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grace_period),
 		cmocka_unit_test(test_concurrent_workers),
+		cmocka_unit_test(test_concurrent_growth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
