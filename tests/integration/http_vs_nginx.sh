@@ -3,8 +3,9 @@
 # ab, wrk and a pipelining client; GET, HEAD, POST with bodies, keep-alive,
 # pipelining, chunked responses), captured by tcpdump: the requests ringsniff
 # logs from the capture equal, one for one (method, URI, status), the
-# requests in nginx's access log.  Run twice: clean, and with random loss
-# made by nftables in both namespaces so TCP really retransmits.
+# requests in nginx's access log, and -T 2 and -T 3 log what -T 1 logs.  Run
+# twice: clean, and with random loss made by nftables in both namespaces so
+# TCP really retransmits.
 set -euo pipefail
 RINGSNIFF=${1:?path to ringsniff}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +44,33 @@ compare() {  # name capture
 		return 1
 	fi
 	[ "$n_nginx" -ge 250 ] || { echo "FAIL $name: too little traffic ($n_nginx)"; return 1; }
+	same_with_workers "$name" "$cap"
+}
+
+# Several workers on one file (one reader hands each frame to the worker of
+# its flow): the same HTTP and flow log lines as one worker, in another
+# order, and the same counters.
+same_with_workers() {  # name capture
+	local name=$1 cap=$2 t
+	"$RINGSNIFF" -q -r "$cap" -T 1 --http-log "$work/$name.t1.jsonl" \
+		--flow-log "$work/$name.t1.flows" --summary-json "$work/$name.t1.json"
+	for t in 2 3; do
+		"$RINGSNIFF" -q -r "$cap" -T $t --http-log "$work/$name.t$t.jsonl" \
+			--flow-log "$work/$name.t$t.flows" --summary-json "$work/$name.t$t.json"
+		python3 - "$work/$name.t1" "$work/$name.t$t" "$t" <<-'PY' || return 1
+		import json, sys
+		a, b, t = sys.argv[1], sys.argv[2], sys.argv[3]
+		for ext in (".jsonl", ".flows"):
+		    la, lb = sorted(open(a + ext)), sorted(open(b + ext))
+		    if la != lb:
+		        sys.exit("FAIL -T %s: %s lines differ from -T 1's (%d vs %d)" % (t, ext, len(lb), len(la)))
+		sa, sb = json.load(open(a + ".json")), json.load(open(b + ".json"))
+		for k in ("packets", "bytes", "flows", "tcp_gaps", "http_requests", "http_responses", "decode_errors"):
+		    if sa[k] != sb[k]:
+		        sys.exit("FAIL -T %s: %s %s, -T 1 %s" % (t, k, sb[k], sa[k]))
+		print("-T %s: %d HTTP and %d flow lines, as -T 1" % (t, len(open(a + ".jsonl").readlines()), len(open(a + ".flows").readlines())))
+		PY
+	done
 }
 
 fail=0
