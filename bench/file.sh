@@ -5,7 +5,7 @@
 #
 #   BENCH_TMP=DIR RINGSNIFF=BIN bench/file.sh CAPTURE...
 #
-# The slow tools (tshark, seed) read CAPTURE's first BENCH_HEAD_PKTS packets
+# The slow tools (netsniff-ng, tshark, seed) read CAPTURE's first BENCH_HEAD_PKTS packets
 # (CAPTURE.head.pcap, made here) so a run stays within seconds, and a
 # 1-packet file (CAPTURE.tiny.pcap) to measure their startup, which the
 # report subtracts.  Environment: BENCH_RUNS (3), BENCH_FILE_TOOLS.
@@ -17,6 +17,10 @@
 #   ringsniff-nolog  ringsniff -r -T 1, summary only (flows, reassembly and
 #                    HTTP parsing all run; nothing is logged)
 #   tcpdump          tcpdump -r FILE -w /dev/null
+#   netsniff-ng      netsniff-ng --in HEAD --out /dev/shm/... --silent: its
+#                    pcap-to-pcap copy.  Not to /dev/null: there it makes
+#                    about 170 write(2) calls per packet (strace -c), 20x
+#                    slower than to a file; tmpfs costs a memory copy only.
 #   tshark           tshark -r HEAD -Y http.request -T fields -e ... (HTTP)
 #   seed             bench/seed_sniffer.py -r HEAD (dpkt, as the blog)
 # Then the goal's own measurement, in $BENCH_TMP/results/goal.tsv: tcpdump,
@@ -32,7 +36,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 runs=${BENCH_RUNS:-3}
 goal_runs=${BENCH_GOAL_RUNS:-11}
 pin=()   # command prefix (the goal rounds pin to one CPU)
-tools=${BENCH_FILE_TOOLS:-ringsniff-T1 ringsniff-T1-null ringsniff-T2 ringsniff-nolog tcpdump tshark seed}
+phase=file  # for the commands noted in RESULTS.md; goal for the paired rounds
+tools=${BENCH_FILE_TOOLS:-ringsniff-T1 ringsniff-T1-null ringsniff-T2 ringsniff-nolog tcpdump netsniff-ng tshark seed}
+shm=/dev/shm
+[ -d "$shm" ] && [ -w "$shm" ] || shm=$BENCH_TMP
 head_pkts=${BENCH_HEAD_PKTS:-100000}
 caps=("$@")
 [ ${#caps[@]} -gt 0 ] || bench_die "usage: file.sh CAPTURE.pcap..."
@@ -75,6 +82,8 @@ run_one() {  # CAPTURE TOOL RUN FILE
 		cmd=("$RINGSNIFF" -q -r "$f" -T 1 --summary-json "$d.json") ;;
 	tcpdump)
 		cmd=(tcpdump -r "$f" -w /dev/null) ;;
+	netsniff-ng)
+		cmd=(netsniff-ng --in "$f" --out "$shm/rs-bench-netsniff.pcap" --silent) ;;
 	tshark)
 		cmd=(tshark -r "$f" -Y http.request -T fields
 			-e http.request.method -e http.request.uri) ;;
@@ -82,6 +91,9 @@ run_one() {  # CAPTURE TOOL RUN FILE
 		cmd=("$BENCH_PY" "$here/seed_sniffer.py" -r "$f" --stats-json "$d.json") ;;
 	*) bench_die "unknown file tool $tool" ;;
 	esac
+	# The first capture's command (the others differ by file name only);
+	# not the 1-packet start-up run's.
+	[[ $f == *.tiny.pcap ]] || bench_cmd_note "$phase" "$tool" "${pin[@]}" "${cmd[@]}"
 	bench_warm "$f"
 	local status=ok found=''
 	"$BENCH_PY" "$here/timeit.py" "$d.time" "${pin[@]}" "${cmd[@]}" >"$d.out" 2>"$d.err" ||
@@ -91,7 +103,7 @@ run_one() {  # CAPTURE TOOL RUN FILE
 	tshark) found=$(wc -l <"$d.out") ;;
 	seed) found=$(json_key "$d.json" http_requests) ;;
 	esac
-	rm -f "$d.http.jsonl" "$d.flow.jsonl" "$d.out"
+	rm -f "$d.http.jsonl" "$d.flow.jsonl" "$d.out" "$shm/rs-bench-netsniff.pcap"
 	local t pk by
 	t=$(tail -1 "$d.time")
 	read -r pk by <<<"${info[$f]}"
@@ -104,7 +116,7 @@ for ((r = 1; r <= runs; r++)); do
 	for cap in "${caps[@]}"; do
 		for tool in $tools; do
 			case $tool in
-			tshark | seed)
+			netsniff-ng | tshark | seed)
 				run_one "$cap" "$tool" "$r" "${cap%.pcap}.tiny.pcap"
 				run_one "$cap" "$tool" "$r" "${cap%.pcap}.head.pcap" ;;
 			*)
@@ -119,6 +131,7 @@ done
 tsv=$res/goal.tsv
 [ -s "$tsv" ] || printf "$tsv_head" >"$tsv"
 pin=(taskset -c "$(($(nproc) - 1))")
+phase=goal
 for ((r = 1; r <= goal_runs; r++)); do
 	for cap in "${caps[@]}"; do
 		for tool in tcpdump ringsniff-T1-null ringsniff-T1; do

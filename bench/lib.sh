@@ -90,3 +90,22 @@ bench_capinfo() {  # FILE
 
 # Read a file once so runs read it from the page cache.
 bench_warm() { cat "$@" >/dev/null; }
+
+# Note a tool's exact command line once per phase, for RESULTS.md, in
+# $BENCH_TMP/results/commands.tsv: PHASE TOOL COMMAND, with the scratch
+# directory written as $SCRATCH and this directory as bench/.
+bench_cmd_note() {  # PHASE TOOL ARG...
+	local ph=$1 tool=$2 f=$BENCH_TMP/results/commands.tsv line a
+	local bare='^[][A-Za-z0-9_./:=,+@%$-]+$'
+	shift 2
+	grep -q "^$ph	$tool	" "$f" 2>/dev/null && return 0
+	line=''
+	for a in "$@"; do
+		a=${a//$BENCH_TMP/\$SCRATCH}
+		a=${a//$BENCH_DIR/bench}
+		# Quote what a shell would split; keep the rest bare.
+		[[ $a =~ $bare ]] || a=\'${a//\'/\'\\\'\'}\'
+		line+=${line:+ }$a
+	done
+	printf '%s\t%s\t%s\n' "$ph" "$tool" "$line" >>"$f"
+}

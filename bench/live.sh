@@ -97,6 +97,8 @@ tool_setup() {  # TOOL PREFIX
 	esac
 }
 
+rate_name() { [ "$1" = top ] && echo "top speed" || echo "$1 pps"; }
+
 json_key() {  # FILE KEY
 	"$BENCH_PY" -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2" 2>/dev/null || true
 }
@@ -107,6 +109,7 @@ run_one() {  # CAPTURE RATE RUN TOOL
 	local d=$w/$name-$rate-$tool-$run
 	rm -f "$d".*
 	tool_setup "$tool" "$d"
+	bench_cmd_note live "$tool" ip netns exec "$RS_NS_SRV" "${cmd[@]}"
 	ip netns exec "$RS_NS_SRV" /usr/bin/time -o "$d.time" -f '%e %U %S %M' \
 		"${cmd[@]}" >"$d.out" 2>"$d.err" &
 	local tp=$! status=ok pid cpu0
@@ -123,10 +126,11 @@ run_one() {  # CAPTURE RATE RUN TOOL
 	local ropt=(--pps="$rate")
 	[ "$rate" = top ] && ropt=(--topspeed)
 	local rx0 rx1
+	local gen=(ip netns exec "$RS_NS_CLI" tcpreplay -i "$RS_IF_CLI" --preload-pcap
+		--loop 0 --duration "$secs" --unique-ip "${ropt[@]}" "$cap")
+	bench_cmd_note live "tcpreplay, $(rate_name "$rate")" "${gen[@]}"
 	rx0=$(bench_ifstat "$RS_NS_SRV" "$RS_IF_SRV" rx_packets)
-	ip netns exec "$RS_NS_CLI" tcpreplay -i "$RS_IF_CLI" --preload-pcap \
-		--loop 0 --duration "$secs" --unique-ip "${ropt[@]}" "$cap" \
-		>"$d.replay" 2>&1 || status=replayfail
+	"${gen[@]}" >"$d.replay" 2>&1 || status=replayfail
 	rx1=$(bench_ifstat "$RS_NS_SRV" "$RS_IF_SRV" rx_packets)
 	sleep 1   # ring blocks retire, sockets drain
 	[ "$(bench_stop "$pid" "$grace")" = killed ] && status=killed

@@ -21,7 +21,7 @@ from collections import defaultdict
 LIVE_TOOLS = ["ringsniff", "tcpdump", "tcpdump-B", "netsniff-ng", "tshark", "seed",
               "ringsniff-T1", "ringsniff-nolog"]
 FILE_TOOLS = ["ringsniff-T1", "ringsniff-T1-null", "ringsniff-T2", "ringsniff-nolog", "tcpdump",
-              "tshark", "seed"]
+              "netsniff-ng", "tshark", "seed"]
 TOOL_DESC = {
     "ringsniff": "ringsniff (2 workers, flows + reassembly + HTTP log to a file)",
     "tcpdump": "tcpdump -w /dev/null (default 2 MiB buffer)",
@@ -98,13 +98,46 @@ class Oracle:
         return len(fr)
 
 
+def read_commands(tmp):
+    """{phase: [(tool, command)]} as the scripts ran them (bench_cmd_note)."""
+    out = defaultdict(list)
+    path = os.path.join(tmp, "results", "commands.tsv")
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                ph, tool, cmd = line.rstrip("\n").split("\t", 2)
+                out[ph].append((tool, cmd))
+    return out
+
+
+def stamp(meta):
+    """Which run a generated block comes from: with --only, the blocks of
+    phases not run are kept, and must not borrow the new run's date."""
+    return ("*Measured in the run of %s–%s, commit `%s`, `%s` (setup above).*\n" % (
+        meta.get("date_start", meta["date"]), meta["date"].split(" ", 1)[-1], meta["commit"],
+        meta["command"]))
+
+
+def commands_block(cmds, phases, title="exact commands"):
+    rows = [(ph, t, c) for ph in phases for t, c in cmds.get(ph, [])]
+    if not rows:
+        return []
+    out = ["<details><summary>%s (as run on the first capture, the others differ by file "
+           "name only; `$SCRATCH` is the run's scratch directory)</summary>\n" % title,
+           "| phase | tool | command |", "|---|---|---|"]
+    for ph, t, c in rows:
+        out.append("| %s | %s | `%s` |" % (ph, t, c.replace("|", "\\|")))
+    out.append("\n</details>\n")
+    return out
+
+
 def rate_label(r):
     return "top speed" if r == "top" else "%gk pps" % (int(r) / 1000)
 
 
 # ---- live ---------------------------------------------------------------
 
-def live_section(rows, oracle, meta, plotdir):
+def live_section(rows, oracle, meta, plotdir, cmds=None):
     if not rows:
         return None
     by = defaultdict(list)
@@ -120,13 +153,14 @@ def live_section(rows, oracle, meta, plotdir):
     tools += sorted({k[2] for k in by} - set(tools))
     out = []
     out.append("## Live drop rate\n")
+    out.append(stamp(meta))
     out.append(
         "tcpreplay replays a recorded capture (`--preload-pcap --loop 0 --unique-ip`, so every loop "
         "is new flows) from one namespace into a veth for %s s per run, at fixed rates and at "
         "`--topspeed`; one tool at a time captures on the other end (IPv6 and ARP off: every "
         "frame on the link is tcpreplay's). **offered**: tcpreplay's successful packets; "
         "**lost**: frames that reached the capturing veth (its rx_packets) but not the tool, "
-        "in %% of those; **kernel drops**: the tool's own count (socket/ring statistics); "
+        "in %% of those; **received**: frames the tool says it got; **kernel drops**: the tool's own count (socket/ring statistics); "
         "**HTTP found**: requests the tool reported against the requests in the frames offered "
         "(tshark's count per frame of the capture × loops); **CPU**: the tool's user+sys seconds "
         "from the moment it was ready to its exit (children included: tshark's dumpcap), per "
@@ -137,8 +171,8 @@ def live_section(rows, oracle, meta, plotdir):
     for cap in caps:
         top_rows = []
         out.append("### Capture `%s` (%s)\n" % (cap, meta.get("captures", {}).get(cap, {}).get("desc", "")))
-        out.append("| rate | tool | achieved pps | offered | lost % | kernel drops | HTTP found / known | CPU s per M frames | peak RSS MiB | notes |")
-        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        out.append("| rate | tool | achieved pps | offered | received | lost % | kernel drops | HTTP found / known | CPU s per M frames | peak RSS MiB | notes |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         for rate in rates:
             for tool in tools:
                 rs = by.get((cap, rate, tool), [])
@@ -166,6 +200,7 @@ def live_section(rows, oracle, meta, plotdir):
                     if c is not None and rec:
                         cpu.append(c / rec * 1e6)
                 kd = med([num(r["kernel_drops"]) for r in good])
+                recv = med([num(r["received"]) for r in good])
                 rss = med([num(r["maxrss_kb"]) for r in good])
                 notes = []
                 st = defaultdict(int)
@@ -180,13 +215,15 @@ def live_section(rows, oracle, meta, plotdir):
                     notes.append("did not start in %d runs" % st["nostart"])
                 if tool == "tshark":
                     notes.append("received = captured by dumpcap")
+                    if st.get("killed") and kd is None:
+                        notes.append("a killed tshark prints no drop count: lost % has them")
                 found_s = "–"
                 if found_pct:
                     found_s = "%s / %s (%.1f%%)" % (fmt(med(found_abs)), fmt(med(known_abs)),
                                                     med(found_pct))
                 lm = med(loss)
-                out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                    rate_label(rate), tool, fmt(pps), fmt(offered),
+                out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    rate_label(rate), tool, fmt(pps), fmt(offered), fmt(recv),
                     fmt(lm, "{:.2f}"), fmt(kd), found_s, fmt(med(cpu), "{:.2f}"),
                     fmt(rss / 1024 if rss else None, "{:,.0f}"), "; ".join(notes)))
                 if rate == "top":
@@ -195,6 +232,8 @@ def live_section(rows, oracle, meta, plotdir):
                 plot_http[(cap, rate, tool)] = med(found_pct)
                 plot_rate[(cap, rate, tool)] = pps
         out.append("")
+        out.append("![frames lost and HTTP requests found by rate](plots/live_%s.png)\n" % cap)
+        out.append("![generator maximum with each tool capturing](plots/live_top_%s.png)\n" % cap)
         with open(os.path.join(plotdir, "live_top_%s.dat" % cap), "w") as f:
             for tool, pps, cpu, lm in top_rows:
                 f.write("%s %s %s %s\n" % (tool, "NaN" if pps is None else "%.0f" % pps,
@@ -247,6 +286,7 @@ def live_section(rows, oracle, meta, plotdir):
                            "taken from tcpreplay, so the generator's maximum is itself a measure "
                            "of the tool's cost." % (fmt(a), fmt(b), 100 * a / b))
         out.append("")
+    out.extend(commands_block(cmds or {}, ["live"]))
     return "\n".join(out)
 
 
@@ -284,7 +324,7 @@ def goal_rounds(goal, cap):
     return out
 
 
-def file_section(rows, oracle, meta, plotdir, goal=()):
+def file_section(rows, oracle, meta, plotdir, goal=(), cmds=None):
     if not rows:
         return None
     by = defaultdict(list)
@@ -293,14 +333,15 @@ def file_section(rows, oracle, meta, plotdir, goal=()):
         if r["capture"] not in caps:
             caps.append(r["capture"])
         by[(r["capture"], r["tool"], r["file"])].append(r)
-    out = ["## File throughput\n"]
+    out = ["## File throughput\n", stamp(meta)]
     out.append(
         "Each tool reads the same capture from the page cache (read once before every run). "
         "**wall** is the elapsed time (median of %s runs), from which packets/s, Gbit/s (captured "
         "bytes) and ns per packet; **CPU ns/pkt** is user+sys per packet, steadier than wall "
-        "time on this shared machine. tshark and the seed sniffer read the first %s packets of "
-        "the capture (`*.head.pcap`) so a run stays within seconds; their per-packet figures are "
-        "net of startup (a 1-packet file's run is subtracted). ringsniff maps the capture file: its "
+        "time on this shared machine. netsniff-ng, tshark and the seed sniffer read the first %s "
+        "packets of the capture (`*.head.pcap`) so a run stays within seconds; their per-packet "
+        "figures are net of startup (a 1-packet file's run is subtracted). netsniff-ng copies "
+        "to a file in /dev/shm, not to /dev/null, where it makes ~170 write calls per packet. ringsniff maps the capture file: its "
         "peak RSS counts the mapped pages still resident (once per worker with -T 2).\n"
         % (meta.get("runs", "?"), fmt(meta.get("head_pkts"))))
     plot = {}
@@ -395,6 +436,8 @@ def file_section(rows, oracle, meta, plotdir, goal=()):
                 out.append("- (for reference, no logs at all: %.2f× the time)" % (
                     res["ringsniff-nolog"]["wall"] / td["wall"]))
             out.append("")
+    out.append("![packets per second reading each capture](plots/file.png)\n")
+    out.extend(commands_block(cmds or {}, ["file", "goal"]))
     with open(os.path.join(plotdir, "file_pps.dat"), "w") as f:
         f.write("tool " + " ".join(caps) + "\n")
         for t in tools_present:
@@ -405,7 +448,7 @@ def file_section(rows, oracle, meta, plotdir, goal=()):
 
 # ---- where ------------------------------------------------------------
 
-def where_section(tmp, meta, plotdir):
+def where_section(tmp, meta, plotdir, cmds=None):
     res = os.path.join(tmp, "results")
     files = sorted(f for f in os.listdir(res) if f.startswith("where-") and f.endswith(".json"))
     if not files:
@@ -416,7 +459,7 @@ def where_section(tmp, meta, plotdir):
             data[f[len("where-"):-len(".json")]] = json.load(fh)
     caps = sorted(data, key=lambda c: (["small", "mixed"] + [c]).index(c))
     perf_ok = open(os.path.join(res, "perf_ok")).read().strip() == "1" if os.path.exists(os.path.join(res, "perf_ok")) else False
-    out = ["## Where the time goes\n"]
+    out = ["## Where the time goes\n", stamp(meta)]
     out.append(
         "Instructions per packet by pipeline stage, ringsniff -r -T 1 with HTTP and flow logs, "
         "counted by callgrind (`valgrind --tool=callgrind`) on the first %s packets of each "
@@ -442,6 +485,7 @@ def where_section(tmp, meta, plotdir):
     out.append("| **total** | %s |" % " | ".join(
         "**%s** | 100%%" % fmt(data[c]["total_ir"] / data[c]["packets"]) for c in caps))
     out.append("")
+    out.append("![instructions per packet by stage](plots/where.png)\n")
     for c in caps:
         d = data[c]
         rq = d["http_requests"] or 0
@@ -468,6 +512,8 @@ def where_section(tmp, meta, plotdir):
             p = os.path.join(res, "perf-%s.csv" % c)
             if os.path.exists(p):
                 out.append("perf stat, whole `%s` capture: `%s`" % (c, open(p).read().strip().replace("\n", "; ")))
+    out.append("")
+    out.extend(commands_block(cmds or {}, ["where"]))
     with open(os.path.join(plotdir, "where.dat"), "w") as f:
         f.write("capture " + " ".join('"%s"' % st.split(" (")[0] for st in stages) + "\n")
         for c in caps:
@@ -479,12 +525,27 @@ def where_section(tmp, meta, plotdir):
 
 # ---- setup ------------------------------------------------------------
 
-def setup_section(meta):
+def reading_run(path):
+    """The commit the hand-written reading says it was written for
+    (<!-- reading-for: COMMIT -->), '' when it names none, None when there
+    is no reading."""
+    if not os.path.exists(path):
+        return None
+    text = open(path).read()
+    if "<!-- bench:reading:begin -->" not in text:
+        return None
+    m = re.search(r"<!-- reading-for: (\S+) -->", text)
+    return m.group(1) if m else ""
+
+
+def setup_section(meta, reading_for=None):
     m = meta
     out = ["## Benchmarks: setup (bench/run.sh)\n"]
-    out.append("- run: %s, %s; mode `%s`, %s runs per measurement (medians quoted), %s"
-               % (m["date"], "%s s in all" % m.get("elapsed_s", "?"), m["mode"], m["runs"],
-                  "command `%s`" % m["command"]))
+    out.append("- run: %s to %s, %s; mode `%s`, %s runs per measurement (medians quoted), %s; "
+               "phases measured: %s (a section of a phase not run keeps its earlier "
+               "numbers, under its own date and commit)"
+               % (m.get("date_start", "?"), m["date"], "%s s in all" % m.get("elapsed_s", "?"),
+                  m["mode"], m["runs"], "command `%s`" % m["command"], m.get("phases", "?")))
     dirty = m.get("dirty")
     if isinstance(dirty, str):
         dirty = " (%s)" % dirty
@@ -510,8 +571,12 @@ def setup_section(meta):
         out.append("  ```")
         out.extend("  " + l for l in m["capture_log"].splitlines())
         out.append("  ```\n  </details>")
-    out.append("- exact commands per tool: see the tables' tool names and bench/live.sh, bench/file.sh "
-               "(each tool's command line is in the header comment); plots in bench/plots/.")
+    out.append("- exact commands: at the end of each section, as the scripts ran them; plots "
+               "(gnuplot, bench/plot/*.gp) in bench/plots/, shown in each section.")
+    if reading_for is not None and reading_for != m["commit"]:
+        out.append("- **the hand-written reading below was written for the run at `%s`, not this "
+                   "one (`%s`): its figures are not this run's until it is updated.**" % (
+                       reading_for or "?", m["commit"]))
     out.append("")
     return "\n".join(out)
 
@@ -551,12 +616,19 @@ def main():
     with open(os.path.join(tmp, "results", "meta.json")) as f:
         meta = json.load(f)
     oracle = Oracle(os.path.join(tmp, "caps"))
-    live = live_section(read_tsv(os.path.join(tmp, "results", "live.tsv")), oracle, meta, plotdir)
+    cmds = read_commands(tmp)
+    live = live_section(read_tsv(os.path.join(tmp, "results", "live.tsv")), oracle, meta, plotdir,
+                        cmds)
     fil = file_section(read_tsv(os.path.join(tmp, "results", "file.tsv")), oracle, meta, plotdir,
-                       read_tsv(os.path.join(tmp, "results", "goal.tsv")))
-    where = where_section(tmp, meta, plotdir)
-    splice(results_md, [("setup", setup_section(meta)), ("live", live), ("file", fil),
-                        ("where", where)])
+                       read_tsv(os.path.join(tmp, "results", "goal.tsv")), cmds)
+    where = where_section(tmp, meta, plotdir, cmds)
+    reading_for = reading_run(results_md)
+    if reading_for is not None and reading_for != meta["commit"]:
+        print("report.py: the reading in %s was written for %s, this run is %s: update it "
+              "(and its <!-- reading-for: COMMIT --> line)" % (
+                  results_md, reading_for or "an unnamed run", meta["commit"]), file=sys.stderr)
+    splice(results_md, [("setup", setup_section(meta, reading_for)), ("live", live),
+                        ("file", fil), ("where", where)])
 
 
 if __name__ == "__main__":

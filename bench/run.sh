@@ -21,6 +21,8 @@
 #   --keep    keep the scratch directory (captures, raw outputs)
 #   --report  measure nothing: rewrite the sections and plots from a kept
 #             scratch directory (after changing report.py or the plots)
+# For a change too small for these medians, bench/ab.py times two or more
+# commands in interleaved, pinned rounds and gives the per-round ratios.
 # Environment: RINGSNIFF=BIN measures that binary instead of building
 # build-bench (release, -O3, with -g for callgrind's file attribution);
 # BENCH_TMPDIR (default /tmp) holds the scratch directory (about 2 GB).
@@ -28,6 +30,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 start_s=$SECONDS
+date_start=$(date -u '+%Y-%m-%d %H:%M UTC')
 argv="$*"
 
 quick=0 keep=0 runs='' only='live,file,where' out='' report=''
@@ -209,6 +212,7 @@ def lines(p):
     return sum(1 for _ in open(p))
 meta = {
     "date": subprocess.run(["date", "-u", "+%Y-%m-%d %H:%M UTC"], capture_output=True, text=True).stdout.strip(),
+    "date_start": "$date_start", "phases": "$only",
     "commit": "$commit", "dirty": $dirty, "mode": "$mode", "runs": int("$BENCH_RUNS"),
     "command": ("bash bench/run.sh $argv").strip(),
     "ringsniff": "$src", "build": "$build",

@@ -33,10 +33,11 @@ json_key() {  # FILE KEY
 
 prof() {  # NAME PCAP TAG: callgrind on ringsniff reading PCAP
 	local name=$1 pcap=$2 tag=$3
-	valgrind --tool=callgrind --callgrind-out-file="$w/callgrind.$name.$tag.out" \
-		"$RINGSNIFF" -q -r "$pcap" -T 1 --http-log "$w/$name.http.jsonl" \
-		--flow-log "$w/$name.flow.jsonl" --summary-json "$w/$name.$tag.json" \
-		2>"$w/$name.$tag.valgrind.log" ||
+	local cmd=(valgrind --tool=callgrind --callgrind-out-file="$w/callgrind.$name.$tag.out"
+		"$RINGSNIFF" -q -r "$pcap" -T 1 --http-log "$w/$name.http.jsonl"
+		--flow-log "$w/$name.flow.jsonl" --summary-json "$w/$name.$tag.json")
+	bench_cmd_note where "callgrind ($tag)" "${cmd[@]}"
+	"${cmd[@]}" 2>"$w/$name.$tag.valgrind.log" ||
 		bench_die "callgrind failed: $(tail -3 "$w/$name.$tag.valgrind.log")"
 }
 
