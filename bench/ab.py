@@ -18,7 +18,11 @@ import os
 import statistics
 import subprocess
 import sys
-import time
+
+# bench/ is this script's directory, first on sys.path: these are the
+# bench's own timeit.py (not the standard library's) and report.py.
+from report import quartiles
+from timeit import run as timed_run
 
 
 def usage():
@@ -26,20 +30,10 @@ def usage():
     sys.exit(2)
 
 
-def quart(xs):
-    if len(xs) < 4:
-        return min(xs), statistics.median(xs), max(xs)
-    q = statistics.quantiles(xs, n=4, method="inclusive")
-    return q[0], q[1], q[2]
-
-
 def run(cmd, cpu):
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    return wall, ru.ru_utime + ru.ru_stime, os.waitstatus_to_exitcode(status)
+    wall, ru, rc = timed_run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+    return wall, ru.ru_utime + ru.ru_stime, rc
 
 
 def main(argv):
@@ -87,8 +81,8 @@ def main(argv):
         line = "%s: wall %.4f s, CPU %.4f s (medians)" % (
             chr(ord("A") + k), statistics.median(wall[k]), statistics.median(cpu_s[k]))
         if k:
-            rw = quart([b / a for a, b in zip(wall[0], wall[k])])
-            rc = quart([b / a for a, b in zip(cpu_s[0], cpu_s[k]) if a > 0])
+            rw = quartiles([b / a for a, b in zip(wall[0], wall[k])])
+            rc = quartiles([b / a for a, b in zip(cpu_s[0], cpu_s[k]) if a > 0])
             line += "; /A: wall %.3f (%.3f-%.3f), CPU %.3f (%.3f-%.3f)" % (
                 rw[1], rw[0], rw[2], rc[1], rc[0], rc[2])
         print(line + "  " + " ".join(cmd))
