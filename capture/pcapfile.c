@@ -339,9 +339,14 @@ int rs_file_open_mem(struct rs_file **out, const char *name,
  * never written file mapping only unmaps the pages, and touching one again
  * (a frame returned earlier) faults the same bytes back in from the file,
  * so frames stay valid.  DROP_KEEP bytes behind the reader (more than a
- * record can be) stay mapped: the frame just returned is in use. */
+ * record can be) stay mapped: the frame just returned is in use.
+ * Dropped ranges end on a DROP_ALIGN boundary: a page cache filled by
+ * readahead holds 2 MiB folios that the kernel maps whole (one PMD, no page
+ * tables), and giving back part of one would unmap all of it, the part
+ * still ahead of us included. */
 #define DROP_BEHIND (8u << 20)
 #define DROP_KEEP (1u << 20)
+#define DROP_ALIGN (2u << 20)
 
 static void drop_behind(struct rs_file *f, uint64_t frame_off)
 {
@@ -350,7 +355,7 @@ static void drop_behind(struct rs_file *f, uint64_t frame_off)
 	uint64_t end = f->pos - DROP_KEEP < frame_off ? f->pos - DROP_KEEP
 						       : frame_off;
 
-	end &= ~(uint64_t)0xfffff;
+	end &= ~(uint64_t)(DROP_ALIGN - 1);
 	if (f->map && end > f->dropped && end <= f->maplen) {
 		(void)madvise((uint8_t *)f->map + f->dropped,
 			      (size_t)(end - f->dropped), MADV_DONTNEED);
