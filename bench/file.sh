@@ -31,6 +31,11 @@
 # of the same binary takes about 1x or 2x its best time, in stretches of
 # seconds, so the report judges on the median of the per-round ratios to
 # tcpdump: runs seconds apart mostly see the same load.
+# The goal is measured twice, in the two states a capture's page cache is
+# found in: as tcpdump wrote it (rounds g1..), then, after bench_readback,
+# as read back from disk (rounds gb1..).  The throughput table above them
+# is of the first state.  FileHugePages before and after the read-back goes
+# to $BENCH_TMP/results/pagecache.txt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -134,10 +139,21 @@ tsv=$res/goal.tsv
 [ -s "$tsv" ] || printf "$tsv_head" >"$tsv"
 pin=(taskset -c "$(($(nproc) - 1))")
 phase=goal
-for ((r = 1; r <= goal_runs; r++)); do
-	for cap in "${caps[@]}"; do
-		for tool in tcpdump ringsniff-T1-null ringsniff-T1; do
-			run_one "$cap" "$tool" "g$r" "$cap"
+goal_rounds() {  # RUN-PREFIX
+	local r cap tool
+	for ((r = 1; r <= goal_runs; r++)); do
+		for cap in "${caps[@]}"; do
+			for tool in tcpdump ringsniff-T1-null ringsniff-T1; do
+				run_one "$cap" "$tool" "$1$r" "$cap"
+			done
 		done
 	done
-done
+}
+goal_rounds g
+huge0=$(bench_file_huge_mb)
+bench_log "file: captures dropped from the page cache and read back"
+bench_readback "${caps[@]}"
+huge1=$(bench_file_huge_mb)
+printf 'file_huge_mb_before\t%s\nfile_huge_mb_after\t%s\n' "$huge0" "$huge1" >"$res/pagecache.txt"
+bench_log "file: FileHugePages $huge0 MiB before the read-back, $huge1 MiB after"
+goal_rounds gb

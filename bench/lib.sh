@@ -91,6 +91,27 @@ bench_capinfo() {  # FILE
 # Read a file once so runs read it from the page cache.
 bench_warm() { cat "$@" >/dev/null; }
 
+# The files' pages dropped from the page cache and read back once, as from
+# disk: readahead fills the cache with large folios (2 MiB on ext4 since
+# Linux 6.16), which a mapping takes whole (one PMD), where a file just
+# written by tcpdump's 4 KiB writes sits in 4 KiB pages, one page-table
+# entry each.  Only these files are dropped, not the whole cache.
+bench_readback() {  # FILE...
+	"$BENCH_PY" - "$@" <<-'PY'
+		import os, sys
+		for p in sys.argv[1:]:
+		    fd = os.open(p, os.O_RDONLY)
+		    os.fsync(fd)
+		    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+		    while os.read(fd, 1 << 20):
+		        pass
+		    os.close(fd)
+	PY
+}
+
+# FileHugePages from /proc/meminfo, in MiB (the page cache's 2 MiB folios).
+bench_file_huge_mb() { awk '/^FileHugePages:/ {print int($2 / 1024)}' /proc/meminfo; }
+
 # Note a tool's exact command line once per phase, for RESULTS.md, in
 # $BENCH_TMP/results/commands.tsv: PHASE TOOL COMMAND, with the scratch
 # directory written as $SCRATCH and this directory as bench/.
