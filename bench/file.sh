@@ -27,7 +27,7 @@
 #   seed             bench/seed_sniffer.py -r HEAD (dpkt, as the blog)
 # Then the goal's own measurement, in $BENCH_TMP/results/goal.tsv: tcpdump,
 # ringsniff-T1-null and ringsniff-T1 one after another, BENCH_GOAL_RUNS
-# (11) rounds, all pinned to one CPU.  This host's CPUs are shared: one run
+# (21) rounds, all pinned to one CPU.  This host's CPUs are shared: one run
 # of the same binary takes about 1x or 2x its best time, in stretches of
 # seconds, so the report judges on the median of the per-round ratios to
 # tcpdump: runs seconds apart mostly see the same load.
@@ -41,7 +41,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 : "${BENCH_TMP:?}" "${RINGSNIFF:?}"
 runs=${BENCH_RUNS:-3}
-goal_runs=${BENCH_GOAL_RUNS:-11}
+goal_runs=${BENCH_GOAL_RUNS:-21}
 pin=()   # command prefix (the goal rounds pin to one CPU)
 phase=file  # for the commands noted in RESULTS.md; goal for the paired rounds
 tools=${BENCH_FILE_TOOLS:-ringsniff-T1 ringsniff-T1-null ringsniff-T2 ringsniff-nolog tcpdump netsniff-ng tshark seed}
