@@ -103,10 +103,9 @@ bench_readback() {  # FILE...
 		    fd = os.open(p, os.O_RDONLY)
 		    os.fsync(fd)
 		    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-		    while os.read(fd, 1 << 20):
-		        pass
 		    os.close(fd)
 	PY
+	bench_warm "$@"
 }
 
 # FileHugePages from /proc/meminfo, in MiB (the page cache's 2 MiB folios).
