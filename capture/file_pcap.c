@@ -5,7 +5,7 @@
 #include "pcapfile_impl.h"
 
 #define PCAP_FILE_HDR 24u
-#define PCAP_REC_HDR 16u
+#define PCAP_REC_HDR RS_PCAP_REC_HDR
 /* libpcap's LT_LINKTYPE(): the upper bits carry FCS length and flags. */
 #define PCAP_LINKTYPE_MASK 0x03ffffffu
 
@@ -71,16 +71,7 @@ int rs_pcap_next(struct rs_file *f, struct rs_frame *fr)
 		return rs_file_fail(f, -EINVAL, off, true,
 				    "record data truncated (caplen %u, %zu bytes left)",
 				    caplen, left - PCAP_REC_HDR);
-	*fr = (struct rs_frame){
-		.data = h + PCAP_REC_HDR,
-		.caplen = caplen,
-		.wirelen = wirelen,
-		/* < 2^32 s * 10^9 + 2^32 * 1000: fits in 64 bits. */
-		.ts_ns = (uint64_t)sec * 1000000000u +
-			 (uint64_t)frac * f->pcap_ts_mult,
-		.linktype = f->linktype,
-		.offset = off,
-	};
+	rs_pcap_frame(f, fr, h, off, sec, frac, caplen, wirelen);
 	f->pos = off + PCAP_REC_HDR + caplen;
 	return 1;
 }

@@ -77,6 +77,11 @@ struct rs_file {
 	uint64_t chores_at;       /* rs_file_next's housekeeping at this pos */
 	bool no_populate;         /* MADV_POPULATE_READ refused: faults only */
 	int err;                  /* sticky negative errno once damaged */
+	/* rs_file_next's fast path applies: classic pcap in our byte order
+	 * with the lengths in order (2.4+), not a stream, no damage seen. */
+	bool fast;
+	uint32_t fast_caplen;     /* for it: min(RS_MAX_CAPLEN, snaplen or
+				   * none) - larger goes the slow way */
 	bool err_eof;             /* damage was "ran past the end of data" */
 	enum rs_file_format fmt;
 	char *name;               /* path as given, or "<stdin>" */
@@ -120,6 +125,28 @@ static inline void rs_file_clear_err(struct rs_file *f)
 /* Format parsers (file_pcap.c, file_pcapng.c).  *_open parses the file
  * header at offset 0 and sets f->pos past it; *_next returns 1 with a frame,
  * 0 at the end of the data, or the error from rs_file_fail(). */
+#define RS_PCAP_REC_HDR 16u
+
+/* A classic pcap record as struct rs_frame: lengths already in order and
+ * checked, h = its header at byte `off`.  Shared by rs_pcap_next() and
+ * rs_file_next()'s fast path. */
+static inline void rs_pcap_frame(const struct rs_file *f, struct rs_frame *fr,
+				 const uint8_t *h, uint64_t off, uint32_t sec,
+				 uint32_t frac, uint32_t caplen,
+				 uint32_t wirelen)
+{
+	*fr = (struct rs_frame){
+		.data = h + RS_PCAP_REC_HDR,
+		.caplen = caplen,
+		.wirelen = wirelen,
+		/* < 2^32 s * 10^9 + 2^32 * 1000: fits in 64 bits. */
+		.ts_ns = (uint64_t)sec * 1000000000u +
+			 (uint64_t)frac * f->pcap_ts_mult,
+		.linktype = f->linktype,
+		.offset = off,
+	};
+}
+
 int rs_pcap_open(struct rs_file *f);
 int rs_pcap_next(struct rs_file *f, struct rs_frame *fr);
 int rs_ng_open(struct rs_file *f);
