@@ -450,11 +450,16 @@ static __attribute__((noinline)) void prefetch_more(struct rs_file *f)
 
 	if (pf < f->pos)
 		pf = f->pos & ~(uint64_t)(PF_CHUNK - 1);
-	/* One per 128 bytes: the L2 fetches a line's pair with it. */
-	for (; pf < want && pf + PF_CHUNK <= f->len; pf += PF_CHUNK)
+	/* Mostly one chunk is due: one per 128 bytes, as the L2 fetches a
+	 * line's pair with it. */
+	if (pf < want && pf + PF_CHUNK <= f->len) {
+		const uint8_t *q = f->base + pf;
+
 		for (unsigned k = 0; k < PF_CHUNK; k += 128)
-			__builtin_prefetch(f->base + pf + k);
-	/* The last bytes of the data, line by line. */
+			__builtin_prefetch(q + k);
+		pf += PF_CHUNK;
+	}
+	/* More (the start, a long record) or the data's last bytes: by line. */
 	for (; pf < want && pf < f->len; pf += 128)
 		__builtin_prefetch(f->base + pf);
 	f->pf = pf;
