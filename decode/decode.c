@@ -659,7 +659,7 @@ enum rs_decode_err rs_decode_ex(struct rs_pkt *p, int linktype,
 	return decode_full(p, linktype, frame, caplen, wirelen, meta, st);
 }
 
-enum rs_decode_err rs_decode(struct rs_pkt *p, int linktype,
+inline enum rs_decode_err rs_decode(struct rs_pkt *p, int linktype,
 			     const uint8_t *frame, uint32_t caplen,
 			     uint32_t wirelen, struct rs_decode_stats *st)
 {
