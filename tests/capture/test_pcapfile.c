@@ -1143,6 +1143,90 @@ static void t_remap_keeps_damage(void **state)
 	rs_file_close(f);
 }
 
+/* rs_file_next() has a fast path for native-order pcap from 2.4 on; the
+ * same records as 2.3 (lengths in order) and big-endian go the general
+ * way.  All three must give the same frames and, at a bad record the fast
+ * path declines, the same error; then the error stays. */
+static void t_pcap_fast_path(void **state)
+{
+	static const uint32_t caps[] = { 0, 1, 15, 16, 60, 299, 300 };
+	/* the last record: what ends each file */
+	static const struct { uint32_t snap, cap; size_t ndata; int rc;
+			      const char *what; } ends[] = {
+		{ 300, 0, 0, 0, NULL },
+		{ 300, 301, 301, -EINVAL, "exceeds snapshot length 300" },
+		{ 0, 262145, 0, -EINVAL, "record caplen 262145 exceeds 262144" },
+		{ 0, 100, 99, -EINVAL, "record data truncated (caplen 100" },
+		{ 300, 10, 0, -EINVAL, "truncated record header (10 of 16" },
+	};
+	static const struct { bool be; uint16_t minor; bool fast; } vs[] = {
+		{ false, 4, true }, { false, 3, false }, { true, 4, false },
+	};
+	struct got g[3];
+	char err[3][RS_CAPTURE_ERRLEN];
+	(void)state;
+	for (size_t e = 0; e < sizeof(ends) / sizeof(ends[0]); e++) {
+		for (size_t v = 0; v < 3; v++) {
+			struct rs_file *f;
+			struct cb b;
+
+			cb_init(&b, vs[v].be);
+			cb_pcap_hdr(&b, RS_PCAP_MAGIC_NS, 2, vs[v].minor,
+				    ends[e].snap, 1);
+			for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+				cb_pcap_rec(&b, 1700000000u + (uint32_t)i, 7,
+					    caps[i], 400, caps[i], (uint8_t)i);
+			if (ends[e].what && ends[e].cap == 10)
+				cb_fill(&b, 10, 0);     /* a cut header */
+			else if (ends[e].what)
+				cb_pcap_rec(&b, 1, 2, ends[e].cap, 400000,
+					    ends[e].ndata, 9);
+			assert_int_equal(rs_file_open_mem(&f, "mem", b.p, b.len,
+							  NULL, 0), 0);
+			assert_int_equal(f->fast, vs[v].fast);
+			read_all(f, &g[v]);
+			assert_int_equal(g[v].rc, ends[e].rc);
+			assert_int_equal(g[v].n, sizeof(caps) / sizeof(caps[0]));
+			snprintf(err[v], sizeof(err[v]), "%s", rs_file_error(f));
+			if (ends[e].what) {
+				assert_has(err[v], ends[e].what);
+				assert_false(f->fast);
+				/* sticky */
+				assert_int_equal(rs_file_next(f, &g[v].fr[0]),
+						 ends[e].rc);
+			}
+			for (int i = 0; i < g[v].n; i++) {
+				const struct rs_frame *a = &g[v].fr[i];
+
+				assert_true(a->data == b.p + a->offset + 16);
+				assert_true(pattern_ok(a->data, a->caplen,
+						       (uint8_t)i));
+			}
+			rs_file_close(f);
+			cb_free(&b);
+		}
+		for (size_t v = 1; v < 3; v++) {
+			assert_string_equal(err[v], err[0]);
+			for (int i = 0; i < g[0].n; i++) {
+				const struct rs_frame *a = &g[0].fr[i];
+				const struct rs_frame *c = &g[v].fr[i];
+
+				assert_int_equal(a->caplen, caps[i]);
+				assert_int_equal(a->caplen, c->caplen);
+				assert_int_equal(a->wirelen, c->wirelen);
+				assert_true(a->ts_ns == c->ts_ns);
+				assert_int_equal(a->linktype, c->linktype);
+				assert_int_equal(a->ifindex, c->ifindex);
+				assert_int_equal(a->vlan_tci, c->vlan_tci);
+				assert_int_equal(a->vlan_tpid, c->vlan_tpid);
+				assert_int_equal(a->vlan_valid, c->vlan_valid);
+				assert_int_equal(a->pkttype, c->pkttype);
+				assert_int_equal(a->offset, c->offset);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1161,6 +1245,7 @@ int main(void)
 		cmocka_unit_test(t_pcap_literal),
 		cmocka_unit_test(t_pcap_header_quirks),
 		cmocka_unit_test(t_pcap_no_records),
+		cmocka_unit_test(t_pcap_fast_path),
 		cmocka_unit_test(t_ng_le),
 		cmocka_unit_test(t_ng_be),
 		cmocka_unit_test(t_ng_literal),
