@@ -188,12 +188,20 @@ static inline uint64_t be64(const uint8_t *b)
 	return (uint64_t)be32(b) << 32 | be32(b + 4);
 }
 
+/* The innermost VLAN id, 0 untagged. */
+static inline uint16_t key_vlan(const struct rs_pkt *p)
+{
+	if (unlikely(p->vlan_count > 0) && p->vlan_count <= RS_MAX_VLAN)
+		return p->vlan_id[p->vlan_count - 1];
+	return 0;
+}
+
 /* Build the canonical key of p.  *src_is_lo tells which end sent p.
  * Returns false for packets that are not flow traffic. */
 static inline bool key_build(const struct rs_pkt *p, struct rs_flow_key *k,
 			     bool *src_is_lo)
 {
-	uint16_t sp = 0, dp = 0, vlan = 0;
+	uint16_t sp = 0, dp = 0, vlan;
 	bool four = p->addr_len == 4;
 	uint32_t ports;
 	int c;
@@ -213,8 +221,7 @@ static inline bool key_build(const struct rs_pkt *p, struct rs_flow_key *k,
 		sp = p->sport;
 		dp = p->dport;
 	}
-	if (unlikely(p->vlan_count > 0) && p->vlan_count <= RS_MAX_VLAN)
-		vlan = p->vlan_id[p->vlan_count - 1];
+	vlan = key_vlan(p);
 	/* Addresses in byte order, then ports: the lower end first.  The key
 	 * holds addr_len bytes of each address, the rest zero. */
 	if (likely(four)) {
@@ -723,15 +730,81 @@ static struct rs_flow *flow_lookup(struct rs_flow_table *t,
 
 /* The cache's set from one multiply of the key (key_hash is three, in a
  * chain that every packet waited for); the full hash is made only on a
- * miss.  Peers choosing colliding tuples only cost themselves misses. */
+ * miss.  Peers choosing colliding tuples only cost themselves misses.
+ * For IPv4 keys the set is symmetric in the two ends (sums of addresses
+ * and of ports), so that fcache_probe4 gets it from a packet without
+ * ordering the ends first: every key with addr_len 4 has its set from
+ * fcache_set4, whichever path computes it. */
+static inline unsigned fcache_set4(uint32_t a, uint32_t b, uint32_t pa,
+				   uint32_t pb, uint64_t meta,
+				   const uint64_t s[6])
+{
+	return (unsigned)(mum(((uint64_t)a + b) ^ s[1],
+			      ((pa + pb) | meta) ^ s[4]) >>
+			  (64 - RS_FCACHE_SET_BITS));
+}
+
 static inline unsigned fcache_set(const struct rs_flow_key *k,
 				  const uint64_t s[6])
 {
-	uint64_t a = k->w[0] ^ (k->w[2] << 32 | k->w[2] >> 32) ^ k->w[1] ^
-		     k->w[3];
+	uint64_t a;
 
+	if (k->w[4] >> 56 == 4)
+		return fcache_set4((uint32_t)k->w[0], (uint32_t)k->w[2],
+				   k->w[4] & 0xffff, k->w[4] >> 16 & 0xffff,
+				   k->w[4] & ~0xffffffffULL, s);
+	a = k->w[0] ^ (k->w[2] << 32 | k->w[2] >> 32) ^ k->w[1] ^ k->w[3];
 	return (unsigned)(mum(a ^ s[1], k->w[4] ^ s[4]) >>
 			  (64 - RS_FCACHE_SET_BITS));
+}
+
+/* Most packets: IPv4 TCP or UDP, not a fragment, no SYN (a SYN may start a
+ * new connection on the tuple: the general path sees to it), of a cached
+ * flow.  Compares the packet's ends with the cached keys in both orders
+ * instead of building its canonical key (ordering the ends, swapping the
+ * ports): an IPv4 key is w[0] = lower address, w[2] = the other, w[1] =
+ * w[3] = 0 and w[4] as key_build makes it, with addr_len 4 in it, so other
+ * keys never match.  *src_is_lo as key_build would set it: the key is
+ * canonical, so the sender is the lower end when the packet matches it in
+ * that order, which is tried first for a flow to itself (same address and
+ * port at both ends).  NULL: ask the general path. */
+static inline struct rs_flow *fcache_probe4(struct rs_flow_worker *w,
+					    const struct rs_pkt *p,
+					    bool *src_is_lo)
+{
+	struct rs_flow **e, *f;
+	uint64_t m, fwd, rev;
+	uint32_t a, b;
+
+	if (unlikely(!(p->addr_len == 4 && p->ip_version == 4 &&
+		       pkt_has_ports(p->l4proto) && p->l4 &&
+		       !(p->flags & RS_PKT_FRAGMENT) &&
+		       !(p->tcp_flags & RS_TCP_SYN))))
+		return NULL;
+	memcpy(&a, p->src, 4);
+	memcpy(&b, p->dst, 4);
+	m = (uint64_t)key_vlan(p) << 32 | (uint64_t)p->l4proto << 48 |
+	    (uint64_t)4 << 56;
+	fwd = ((uint32_t)p->sport | (uint32_t)p->dport << 16) | m;
+	rev = ((uint32_t)p->dport | (uint32_t)p->sport << 16) | m;
+	e = &w->fcache[fcache_set4(a, b, p->sport, p->dport, m, w->t->seed) *
+		       RS_FCACHE_WAYS];
+	for (unsigned i = 0; i < RS_FCACHE_WAYS; i++) {
+		f = e[i];
+		if (!f)
+			continue;
+		if (((f->key.w[0] ^ a) | (f->key.w[2] ^ b) |
+		     (f->key.w[4] ^ fwd)) == 0) {
+			*src_is_lo = true;
+			return f;
+		}
+		if (((f->key.w[0] ^ b) | (f->key.w[2] ^ a) |
+		     (f->key.w[4] ^ rev)) == 0) {
+			*src_is_lo = false;
+			return f;
+		}
+	}
+	return NULL;
 }
 
 /* Newest in way 0; the one it pushes out of way 0 goes to way 1, so two
@@ -757,17 +830,23 @@ int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p)
 	bool src_is_lo;
 	int dir, err = 0;
 
+	/* QSBR: this is free; it documents (and in debug builds checks) that
+	 * the flow pointers below are only used while we are online. */
+	rcu_read_lock();
+	f = fcache_probe4(w, p, &src_is_lo);
+	if (likely(f)) {
+		if (p->ts_ns > w->now_ns)
+			w->now_ns = p->ts_ns;
+		goto found;
+	}
 	if (unlikely(!key_build(p, &k, &src_is_lo))) {
 		RS_STAT_INC(w->st.pkts_skipped);
-		return 0;
+		goto out;
 	}
 	if (p->ts_ns > w->now_ns)
 		w->now_ns = p->ts_ns;
 	set = fcache_set(&k, w->t->seed);
 	e = &w->fcache[set * RS_FCACHE_WAYS];
-	/* QSBR: this is free; it documents (and in debug builds checks) that
-	 * the flow pointers below are only used while we are online. */
-	rcu_read_lock();
 	/* A cached flow is ours and still in the table: the lookup would
 	 * find the same (keys are unique). */
 	f = e[0];
@@ -785,10 +864,6 @@ int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p)
 			fcache_put(w, f, set);
 	}
 hit:
-	/* The app's connection state is next after the stream's: start its
-	 * first line now (a prefetch never faults, NULL included). */
-	if (f)
-		__builtin_prefetch(f->app);
 	if (f && p->l4proto == 6 && unlikely(rs_tcp_reuse(f, p))) {
 		RS_STAT_INC(w->st.tuple_reuse);
 		flow_end(w, f, f->rst ? RS_END_RST : RS_END_FIN);
@@ -801,6 +876,10 @@ hit:
 			goto out;
 		fcache_put(w, f, set);
 	}
+found:
+	/* The app's connection state is next after the stream's: start its
+	 * first line now (a prefetch never faults, NULL included). */
+	__builtin_prefetch(f->app);
 	state0 = f->state;
 	dir = src_is_lo == (bool)f->cli_is_lo ? 0 : 1;
 	f->info.pkts[dir]++;

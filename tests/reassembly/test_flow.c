@@ -202,6 +202,75 @@ static void test_key_distinct(void **state)
 	}
 }
 
+/* The cache's probe for IPv4 TCP/UDP compares a packet's ends with a key in
+ * both orders; other packets of the same flows (first fragments, an IPv6
+ * header with 4-byte addresses) build the key and must find the same cache
+ * set and flow.  Also flows whose ends share an address (the ports order
+ * them) or are the same end: the roles stay as key_build makes them. */
+static void test_key_paths(void **state)
+{
+	struct rt_env *e = *state;
+	const char *x = "198.18.0.7", *y = "198.18.0.8";
+	struct rs_pkt p;
+	unsigned found = 0;
+
+	for (int i = 0; i < 3; i++) {       /* to itself: one direction */
+		p = rt_pkt(17, "198.18.0.5", 7000, "198.18.0.5", 7000, RT_SEC);
+		assert_int_equal(rs_flow_packet(e->w, &p), 0);
+	}
+	p = rt_pkt(17, "198.18.0.6", 2000, "198.18.0.6", 1000, RT_SEC);
+	assert_int_equal(rs_flow_packet(e->w, &p), 0);
+	p = rt_pkt(17, "198.18.0.6", 1000, "198.18.0.6", 2000, RT_SEC);
+	assert_int_equal(rs_flow_packet(e->w, &p), 0);
+	for (int i = 0; i < 2; i++) {
+		p = rt_pkt(17, "198.18.0.6", 2000, "198.18.0.6", 1000, RT_SEC);
+		assert_int_equal(rs_flow_packet(e->w, &p), 0);
+	}
+	p = rt_pkt(17, x, 3000, y, 53, RT_SEC);         /* new */
+	assert_int_equal(rs_flow_packet(e->w, &p), 0);
+	p = rt_pkt(17, y, 53, x, 3000, RT_SEC);         /* cached, reversed */
+	assert_int_equal(rs_flow_packet(e->w, &p), 0);
+	p = rt_pkt(17, x, 3000, y, 53, RT_SEC);         /* first fragment */
+	p.flags = RS_PKT_FRAGMENT | RS_PKT_FRAG_FIRST;
+	assert_int_equal(rs_flow_packet(e->w, &p), 0);
+	p = rt_pkt(17, y, 53, x, 3000, RT_SEC);         /* odd IP version */
+	p.ip_version = 6;
+	assert_int_equal(rs_flow_packet(e->w, &p), 0);
+	p = rt_pkt(17, x, 3000, y, 53, RT_SEC);         /* cached */
+	assert_int_equal(rs_flow_packet(e->w, &p), 0);
+	assert_int_equal(st(e)->flows_created, 3);
+	assert_int_equal(rs_flow_table_count(e->t), 3);
+	rs_flow_flush(e->w, 2 * RT_SEC, RS_END_SHUTDOWN);
+	assert_int_equal(e->ends.n, 3);
+	for (unsigned i = 0; i < e->ends.n; i++) {
+		const struct rs_flow_info *f = &e->ends.info[i];
+
+		if (f->cli_port == 7000) {
+			assert_int_equal(f->pkts[0], 3);
+			assert_int_equal(f->pkts[1], 0);
+			assert_string_equal(f->state, "new");
+		} else if (f->cli_port == 2000) {
+			assert_int_equal(f->srv_port, 1000);
+			assert_int_equal(f->pkts[0], 3);
+			assert_int_equal(f->pkts[1], 1);
+			assert_string_equal(f->state, "established");
+		} else {
+			assert_int_equal(f->cli_port, 3000);
+			assert_int_equal(f->pkts[0], 3);
+			assert_int_equal(f->pkts[1], 2);
+		}
+		found |= 1u << (f->cli_port % 3);
+	}
+	assert_int_equal(found, 7);        /* 7000, 2000, 3000: one each */
+	/* Ended flows left the cache: the same tuple makes a new flow. */
+	rs_flow_quiescent(e->w);
+	p = rt_pkt(17, y, 53, x, 3000, 3 * RT_SEC);
+	assert_int_equal(rs_flow_packet(e->w, &p), 0);
+	p = rt_pkt(17, x, 3000, y, 53, 3 * RT_SEC);
+	assert_int_equal(rs_flow_packet(e->w, &p), 0);
+	assert_int_equal(st(e)->flows_created, 4);
+}
+
 static void test_skipped(void **state)
 {
 	struct rt_env *e = *state;
@@ -762,6 +831,7 @@ int main(void)
 		cmocka_unit_test(test_stats_add),
 		cmocka_unit_test_setup_teardown(test_key_both_directions, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_key_distinct, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_key_paths, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_skipped, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_roles_handshake, env_setup, env_teardown),
 		cmocka_unit_test_setup_teardown(test_states, env_setup, env_teardown),
