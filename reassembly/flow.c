@@ -689,7 +689,7 @@ static struct rs_flow *flow_create(struct rs_flow_worker *w,
 		rs_flow_set_state(f, RS_ST_NEW);
 	}
 	fill_info(f, p, src_is_cli, (uint16_t)(k->w[4] >> 32));
-	f->cli_is_lo = src_is_cli == src_is_lo;
+	f->lo_dir = src_is_cli != src_is_lo;
 	TSAN_RELEASE(f);
 	node = cds_lfht_add_unique(w->t->ht, hash, key_match, k, &f->node);
 	if (node != &f->node) {
@@ -764,13 +764,12 @@ static inline unsigned fcache_set(const struct rs_flow_key *k,
  * instead of building its canonical key (ordering the ends, swapping the
  * ports): an IPv4 key is w[0] = lower address, w[2] = the other, w[1] =
  * w[3] = 0 and w[4] as key_build makes it, with addr_len 4 in it, so other
- * keys never match.  *src_is_lo as key_build would set it: the key is
- * canonical, so the sender is the lower end when the packet matches it in
- * that order, which is tried first for a flow to itself (same address and
- * port at both ends).  NULL: ask the general path. */
+ * keys never match.  The key is canonical, so the sender is the lower end
+ * (key_build's src_is_lo) when the packet matches it in that order, which
+ * is tried first for a flow to itself (same address and port at both
+ * ends); *dir follows from that.  NULL: ask the general path. */
 static inline struct rs_flow *fcache_probe4(struct rs_flow_worker *w,
-					    const struct rs_pkt *p,
-					    bool *src_is_lo)
+					    const struct rs_pkt *p, int *dir)
 {
 	struct rs_flow **e, *f;
 	uint64_t m, fwd, rev;
@@ -795,12 +794,12 @@ static inline struct rs_flow *fcache_probe4(struct rs_flow_worker *w,
 			continue;
 		if (((f->key.w[0] ^ a) | (f->key.w[2] ^ b) |
 		     (f->key.w[4] ^ fwd)) == 0) {
-			*src_is_lo = true;
+			*dir = f->lo_dir;
 			return f;
 		}
 		if (((f->key.w[0] ^ b) | (f->key.w[2] ^ a) |
 		     (f->key.w[4] ^ rev)) == 0) {
-			*src_is_lo = false;
+			*dir = f->lo_dir ^ 1;
 			return f;
 		}
 	}
@@ -833,7 +832,7 @@ int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p)
 	/* QSBR: this is free; it documents (and in debug builds checks) that
 	 * the flow pointers below are only used while we are online. */
 	rcu_read_lock();
-	f = fcache_probe4(w, p, &src_is_lo);
+	f = fcache_probe4(w, p, &dir);
 	if (likely(f)) {
 		if (p->ts_ns > w->now_ns)
 			w->now_ns = p->ts_ns;
@@ -876,12 +875,12 @@ hit:
 			goto out;
 		fcache_put(w, f, set);
 	}
+	dir = src_is_lo ? f->lo_dir : f->lo_dir ^ 1;
 found:
 	/* The app's connection state is next after the stream's: start its
 	 * first line now (a prefetch never faults, NULL included). */
 	__builtin_prefetch(f->app);
 	state0 = f->state;
-	dir = src_is_lo == (bool)f->cli_is_lo ? 0 : 1;
 	f->info.pkts[dir]++;
 	f->info.bytes[dir] += p->wirelen;
 	if (p->ts_ns > f->info.last_ts_ns)

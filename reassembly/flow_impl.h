@@ -94,7 +94,8 @@ struct rs_flow {
 	uint64_t queued_ns;         /* touch_ns when put at its list's tail */
 	struct cds_list_head lru;
 	uint32_t ooo_bytes;         /* buffered, both directions */
-	uint8_t cli_is_lo;          /* client is the key's lower end */
+	uint8_t lo_dir;             /* direction (0 = from client) of what
+				     * the key's lower end sends */
 	uint8_t state;              /* enum rs_flow_state */
 	uint8_t lru_class;
 	uint8_t app_state;          /* RS_APP_* */
