@@ -665,15 +665,20 @@ void rs_tcp_packet(struct rs_flow_worker *w, struct rs_flow *f,
 	 * open app.  The general path would do just this: settle the ACK
 	 * (which touches only the other direction, and cannot end this one
 	 * or close the app while this direction is open), then hand the
-	 * bytes on from the frame. */
+	 * bytes on from the frame.  (No test of f->rst: a RST ends both
+	 * directions, and s->eof stays.) */
 	if (likely((p->tcp_flags & (RS_TCP_SYN | RS_TCP_FIN | RS_TCP_RST |
 				    RS_TCP_ACK)) == RS_TCP_ACK &&
 		   !(p->flags & (RS_PKT_FRAGMENT | RS_PKT_L3_TRUNC)) &&
-		   len > 0 && !f->rst && f->state >= RS_ST_EST &&
+		   len > 0 && f->state >= RS_ST_EST &&
 		   f->app_state == RS_APP_OPEN && s->init && !s->eof &&
 		   !s->fin && !s->head && p->seq == s->next)) {
+		/* ack_note leaves these be: read them before it writes the
+		 * byte they share with ack_valid. */
+		bool settle = o->fin || o->tail;
+
 		ack_note(o, p->ack);
-		if (unlikely(o->fin || o->tail))
+		if (unlikely(settle))
 			ack_settle(w, f, dir ^ 1, p->ack, p->ts_ns);
 		s->data_seen = 1;
 		/* The edge moves first (the app cannot see it): the call
