@@ -46,7 +46,10 @@ static bool frame_is_mine(const struct rs_worker *w, const struct rs_frame *fr)
 
 void rs_worker_frame(struct rs_worker *w, const struct rs_frame *fr)
 {
-	if (w->app->shard_files && !frame_is_mine(w, fr))
+	/* Read once: the counter stores below could alias it otherwise. */
+	struct rs_app *app = w->app;
+
+	if (app->shard_files && !frame_is_mine(w, fr))
 		return;
 	RS_STAT_INC(w->frames);
 	if (w->fset) {
@@ -59,7 +62,6 @@ void rs_worker_frame(struct rs_worker *w, const struct rs_frame *fr)
 			return;
 		}
 	}
-	struct rs_app *app = w->app;
 	if (app->opts.count) {
 		uint64_t n = atomic_fetch_add_explicit(&app->counted, 1,
 						       memory_order_relaxed);
