@@ -306,8 +306,13 @@ static struct jpos put_special(char *p, const uint8_t *s, size_t n, size_t i)
  * capture held.  Nearly every byte of real HTTP is printable ASCII, so a
  * whole block of bytes is checked and stored at once, and only a flagged
  * byte takes the slow way, its output then overwriting from its position.
- * Writes at most 6 * n + 16 bytes from p (a store may reach past the
- * returned end); reads only s[0..n). */
+ *
+ * Two ways in.  put_jstr_arr is the common one: s is a whole array of
+ * 16-byte blocks, every byte initialised (JSTR below), so it loads whole
+ * blocks and masks the bytes past n off the check, with no short-tail
+ * cases.  At the first byte that needs care it hands over to put_jstr_rest,
+ * which reads only s[0..n) and takes any start.  Both write at most
+ * 6 * n + 16 bytes from p (a store may reach past the returned end). */
 #if defined(__SSE2__) && !defined(RS_OUTPUT_NO_SSE2)
 /* Sixteen bytes in an SSE2 register, through GCC/clang vector extensions
  * rather than <emmintrin.h>, whose inline functions profilers charge to
@@ -337,10 +342,11 @@ static void store16(char *p, v16 v)
 	memcpy(p, &v, 16);
 }
 
-static inline __attribute__((always_inline))
-char *put_jstr_body(char *p, const uint8_t *s, size_t n)
+/* From s[i] on, p being where it goes.  Kept out of line: no byte of a
+ * usual line needs care. */
+__attribute__((noinline, cold))
+static char *put_jstr_rest(char *p, const uint8_t *s, size_t n, size_t i)
 {
-	size_t i = 0;
 	bool mirrored = false;          /* the 16 bytes before p are s[i-16..i) */
 	for (;;) {
 		size_t r = n - i, k;
@@ -411,6 +417,25 @@ char *put_jstr_body(char *p, const uint8_t *s, size_t n)
 		mirrored = false;
 	}
 }
+
+static inline __attribute__((always_inline))
+char *put_jstr_arr(char *p, const uint8_t *s, size_t n)
+{
+	for (size_t i = 0;; i += 16) {
+		v16 x = load16(s + i);
+		unsigned m = special16(x);
+		store16(p + i, x);
+		if (n - i <= 16) {      /* the last block (or n == 0) */
+			m &= (1u << (n - i)) - 1;
+			if (!m)
+				return p + n;
+		}
+		if (m) {
+			size_t k = i + (unsigned)__builtin_ctz(m);
+			return put_jstr_rest(p + k, s, n, k);
+		}
+	}
+}
 #else
 /* Without SSE2: eight bytes at a time in a 64-bit word. */
 #define ONES UINT64_C(0x0101010101010101)
@@ -429,20 +454,24 @@ static uint64_t special8(uint64_t v)
 	return (v | ~(ctl & quo & bsl)) & HIGH;
 }
 
-static inline __attribute__((always_inline))
-char *put_jstr_body(char *p, const uint8_t *s, size_t n)
+static uint64_t load8le(const uint8_t *s)
 {
-	size_t i = 0;
+	uint64_t v;
+	memcpy(&v, s, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+__attribute__((noinline, cold))
+static char *put_jstr_rest(char *p, const uint8_t *s, size_t n, size_t i)
+{
 	while (i < n) {
 		size_t k = 0;
 		if (n - i >= 8) {
-			uint64_t v;
-			memcpy(&v, s + i, 8);
-			memcpy(p, &v, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-			v = __builtin_bswap64(v);
-#endif
-			uint64_t m = special8(v);
+			memcpy(p, s + i, 8);
+			uint64_t m = special8(load8le(s + i));
 			if (!m) {
 				p += 8;
 				i += 8;
@@ -465,13 +494,45 @@ char *put_jstr_body(char *p, const uint8_t *s, size_t n)
 	}
 	return p;
 }
+
+static inline __attribute__((always_inline))
+char *put_jstr_arr(char *p, const uint8_t *s, size_t n)
+{
+	for (size_t i = 0;; i += 8) {
+		memcpy(p + i, s + i, 8);
+		uint64_t m = special8(load8le(s + i));
+		size_t r = n - i;
+		if (r <= 8) {           /* the last word (or n == 0) */
+			if (r < 8)
+				m &= (UINT64_C(1) << 8 * r) - 1;
+			if (!m)
+				return p + n;
+		}
+		if (m) {
+			size_t k = i + (unsigned)__builtin_ctzll(m) / 8;
+			return put_jstr_rest(p + k, s, n, k);
+		}
+	}
+}
 #endif
 
 /* Clamp a length to its array: the layer keeps them within, and this keeps
  * the bounds below true even if it did not. */
 #define FLD_LEN(t, fld, len) ((size_t)(len) < sizeof (t)->fld ? (size_t)(len) : sizeof (t)->fld)
+/* put_jstr_arr reads the string fields' arrays in whole 16-byte blocks up
+ * to the one holding the end.  Bytes past the length are initialised too:
+ * the HTTP layer's transaction is calloc'd (rs_http_layer_init) and only
+ * ever overwritten. */
 #define JSTR(p, t, fld, len) \
-	put_jstr_body((p), (const uint8_t *)(t)->fld, FLD_LEN(t, fld, len))
+	put_jstr_arr((p), (const uint8_t *)(t)->fld, FLD_LEN(t, fld, len))
+#define TXN_ARR16(fld) _Static_assert(sizeof ((struct rs_http_txn *)0)->fld % 16 == 0 && \
+				      sizeof ((struct rs_http_txn *)0)->fld >= 16, \
+				      #fld " must be whole 16-byte blocks")
+TXN_ARR16(method);
+TXN_ARR16(uri);
+TXN_ARR16(host);
+TXN_ARR16(user_agent);
+TXN_ARR16(version);
 
 /* Dotted quad. At most 15 bytes. */
 static char *fmt_ipv4(char *p, const uint8_t *a)
