@@ -322,11 +322,19 @@ typedef char v16c __attribute__((vector_size(16)));   /* what the builtin takes 
 typedef uint64_t v2u64 __attribute__((vector_size(16)));
 #define V16(c) ((v16){c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c})
 
-/* Bit j set: byte j of the sixteen needs care.  Compared as signed, bytes
- * from 0x80 are negative, so one compare finds them and the controls. */
+/* Bit j set: byte j of the sixteen needs care.  Read as signed, bytes from
+ * 0x80 are negative like the controls; xor 2 moves '"' to 0x20 (and space
+ * away from it), so a saturating v ^ 2 - 0x21 is negative, its top bit
+ * set, for exactly the controls, '"' and bytes from 0x80: one subtract
+ * where a compare was three instructions with the one for '"'. */
 static unsigned special16(v16 v)
 {
-	v16 m = (v16)((v < V16(0x20)) | (v == V16('"')) | (v == V16('\\')));
+#if defined(__clang__)
+	v16 lt = __builtin_elementwise_sub_sat(v ^ V16(0x02), V16(0x21));
+#else
+	v16 lt = (v16)__builtin_ia32_psubsb128((v16c)(v ^ V16(0x02)), (v16c)V16(0x21));
+#endif
+	v16 m = lt | (v16)(v == V16('\\'));
 	return (unsigned)__builtin_ia32_pmovmskb128((v16c)m);
 }
 
