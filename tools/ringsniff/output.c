@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -212,31 +213,53 @@ static void put_u64(struct line *l, uint64_t v)
 	put(l, b, (size_t)(fmt_u64(b, v) - b));
 }
 
+/* "000 " to "999 ": three digits by one load (the fourth byte is
+ * overwritten by what follows). */
+#define D3_(a, b, c) #a #b #c " "
+#define D3C(a, b) D3_(a, b, 0) D3_(a, b, 1) D3_(a, b, 2) D3_(a, b, 3) D3_(a, b, 4) \
+	D3_(a, b, 5) D3_(a, b, 6) D3_(a, b, 7) D3_(a, b, 8) D3_(a, b, 9)
+#define D3B(a) D3C(a, 0) D3C(a, 1) D3C(a, 2) D3C(a, 3) D3C(a, 4) D3C(a, 5) \
+	D3C(a, 6) D3C(a, 7) D3C(a, 8) D3C(a, 9)
+static const char digits3[4001] = D3B(0) D3B(1) D3B(2) D3B(3) D3B(4) D3B(5)
+	D3B(6) D3B(7) D3B(8) D3B(9);
+
 /* Seconds with six decimals (microseconds).  At most 27 bytes.  Lines
  * come in time order, so the seconds are nearly always those of the line
- * before: keep their text (per thread, workers never share it). */
+ * before: keep their text and where they start in ns (per thread, workers
+ * never share it).  Within them the microseconds come from the
+ * nanoseconds past that start, with no 64-bit division by 1e9. */
 static _Thread_local struct {
-	uint64_t sec;               /* UINT64_MAX: none (ns / 1e9 never is) */
-	size_t len;
-	char txt[16];               /* at most 11 digits */
-} ts_last = {UINT64_MAX, 0, {0}};
+	uint64_t base_ns;           /* the seconds' start, sec * 1e9 */
+	uint64_t span;              /* ns - base_ns up to this is in them */
+	size_t len;                 /* of txt: digits and '.' */
+	char txt[16];               /* at most 11 digits, then '.' */
+} ts_last = {0, 999999999, 2, "0."};
+
+__attribute__((noinline))
+static void ts_new_sec(uint64_t ns)
+{
+	uint64_t sec = ns / 1000000000u;
+	char *e = fmt_u64(ts_last.txt, sec);
+	*e = '.';
+	ts_last.len = (size_t)(e + 1 - ts_last.txt);
+	ts_last.base_ns = sec * 1000000000u;
+	/* The last second of the range is cut short: ns - base_ns must not
+	 * wrap around to small values of ns. */
+	ts_last.span = UINT64_MAX - ts_last.base_ns < 999999999u ?
+		       UINT64_MAX - ts_last.base_ns : 999999999u;
+}
 
 static inline __attribute__((always_inline))
 char *fmt_ts(char *p, uint64_t ns)
 {
-	uint64_t sec = ns / 1000000000u;
-	unsigned us = (unsigned)(ns % 1000000000u / 1000u);
-	if (sec != ts_last.sec) {
-		ts_last.len = (size_t)(fmt_u64(ts_last.txt, sec) - ts_last.txt);
-		ts_last.sec = sec;
-	}
+	if (ns - ts_last.base_ns > ts_last.span)
+		ts_new_sec(ns);
+	unsigned us = (unsigned)(ns - ts_last.base_ns) / 1000u;
 	memcpy(p, ts_last.txt, sizeof ts_last.txt);
 	p += ts_last.len;
-	*p = '.';
-	memcpy(p + 1, digits2 + 2 * (us / 10000), 2);
-	memcpy(p + 3, digits2 + 2 * (us / 100 % 100), 2);
-	memcpy(p + 5, digits2 + 2 * (us % 100), 2);
-	return p + 7;
+	memcpy(p, digits3 + 4 * (us / 1000), 4);
+	memcpy(p + 3, digits3 + 4 * (us % 1000), 4);
+	return p + 6;
 }
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one.
@@ -588,9 +611,16 @@ static char *fmt_addr(char *p, const uint8_t *a, uint8_t alen)
  * Keyed on the endpoint values themselves (not the flow's address, which a
  * later flow may reuse); per thread, so workers never share it. */
 #define EP_TXT_MAX 154  /* 4 keys (48) + 2 addresses (45 each) + 2 ports (5 each) */
+/* The key: cli_addr, srv_addr, cli_port, srv_port, which lie together in
+ * struct rs_flow_info, so one compare of 36 bytes checks them all. */
+#define EP_KEY_OFF offsetof(struct rs_flow_info, cli_addr)
+#define EP_KEY_LEN 36
+_Static_assert(offsetof(struct rs_flow_info, srv_addr) == EP_KEY_OFF + 16 &&
+	       offsetof(struct rs_flow_info, cli_port) == EP_KEY_OFF + 32 &&
+	       offsetof(struct rs_flow_info, srv_port) == EP_KEY_OFF + 34,
+	       "the endpoints must lie together in rs_flow_info");
 struct ep_entry {
-	uint8_t cli_addr[16], srv_addr[16];
-	uint16_t cli_port, srv_port;
+	uint8_t key[EP_KEY_LEN];      /* the bytes of rs_flow_info above */
 	uint8_t addr_len;
 	uint8_t len;                  /* 0: empty */
 	char txt[EP_TXT_MAX];
@@ -602,6 +632,11 @@ _Static_assert(sizeof(struct ep_entry) == 192, "three cache lines per entry");
 #define EP_SETS 128
 #define EP_WAYS 2
 static _Thread_local struct ep_entry ep_cache[EP_SETS][EP_WAYS];
+
+static const uint8_t *ep_key(const struct rs_flow_info *f)
+{
+	return (const uint8_t *)f + EP_KEY_OFF;
+}
 
 /* Kept out of line: a miss is rare and would make every hit pay for its
  * registers. */
@@ -619,21 +654,14 @@ static void ep_render(struct ep_entry *c, const struct rs_flow_info *f)
 	q = fmt_u64(q, f->srv_port);
 	c->len = (uint8_t)(q - c->txt);
 	c->addr_len = f->addr_len;
-	c->cli_port = f->cli_port;
-	c->srv_port = f->srv_port;
-	memcpy(c->cli_addr, f->cli_addr, 16);
-	memcpy(c->srv_addr, f->srv_addr, 16);
+	memcpy(c->key, ep_key(f), EP_KEY_LEN);
 }
 
-/* Writes EP_TXT_MAX bytes (a copy of known size is a few moves; the line's
- * bound counts that much anyway) and returns the end of the text. */
 static inline bool ep_hit(const struct ep_entry *c,
 			  const struct rs_flow_info *f)
 {
-	return c->len != 0 && c->addr_len == f->addr_len &&
-	       c->cli_port == f->cli_port && c->srv_port == f->srv_port &&
-	       memcmp(c->cli_addr, f->cli_addr, 16) == 0 &&
-	       memcmp(c->srv_addr, f->srv_addr, 16) == 0;
+	return memcmp(c->key, ep_key(f), EP_KEY_LEN) == 0 &&
+	       c->addr_len == f->addr_len && c->len != 0;
 }
 
 /* A miss: the newest goes to way 0, the one there moves to way 1. */
@@ -647,19 +675,30 @@ static struct ep_entry *ep_miss(struct ep_entry *set,
 	return &set[0];
 }
 
-static char *put_endpoints(char *p, const struct rs_flow_info *f)
+/* Writes EP_TXT_MAX bytes (the line's bound counts that much anyway) and
+ * returns the end of the text. */
+static inline __attribute__((always_inline))
+char *put_endpoints(char *p, const struct rs_flow_info *f)
 {
-	/* Client ports differ between a host's connections; mix in the rest so
-	 * many clients on one port spread too. */
-	unsigned h = f->cli_port ^ (f->srv_port * 0x9e3u) ^ (f->cli_addr[3] * 0x3bu) ^
-		     (f->cli_addr[15] * 0x1fu) ^ ((unsigned)f->cli_addr[2] << 3);
-	struct ep_entry *set = ep_cache[h % EP_SETS], *c = &set[0];
+	/* One multiply of the ports and the address words at both ends (IPv4
+	 * uses the first): its top bits depend on every input bit, so client
+	 * ports spread, and so do many clients on one port. */
+	uint32_t ports, a0, a3;
+	memcpy(&ports, ep_key(f) + 32, 4);
+	memcpy(&a0, f->cli_addr, 4);
+	memcpy(&a3, f->cli_addr + 12, 4);
+	uint64_t h = ((uint64_t)ports << 32 | (a0 ^ a3)) * UINT64_C(0x9e3779b97f4a7c15);
+	struct ep_entry *set = ep_cache[h >> 57], *c = &set[0];
+	_Static_assert(EP_SETS == 128, "h >> 57 picks one of 128 sets");
 	if (!ep_hit(c, f)) {
 		c = &set[1];
 		if (!ep_hit(c, f))
 			c = ep_miss(set, f);
 	}
-	memcpy(p, c->txt, EP_TXT_MAX);
+	/* IPv4 text is at most 88 bytes: copy 96, the rest only for IPv6. */
+	memcpy(p, c->txt, 96);
+	if (c->len > 96)
+		memcpy(p + 96, c->txt + 96, EP_TXT_MAX - 96);
 	return p + c->len;
 }
 
