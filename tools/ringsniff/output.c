@@ -456,23 +456,33 @@ static const uint32_t low_bits[17] = {
 	0x01ff, 0x03ff, 0x07ff, 0x0fff, 0x1fff, 0x3fff, 0x7fff, 0xffff,
 };
 
+/* n is clamped to cap, the array's size, only when it is over 16: a
+ * shorter one (most are) is within any array of whole blocks. */
 static inline __attribute__((always_inline))
-char *put_jstr_arr(char *p, const uint8_t *s, size_t n)
+char *put_jstr_arr(char *p, const uint8_t *s, size_t n, size_t cap)
 {
-	for (size_t i = 0;; i += 16) {
-		v16 x = load16(s + i);
-		unsigned m = special16(x);
-		store16(p + i, x);
-		if (n - i <= 16) {      /* the last block (or n == 0) */
-			m &= low_bits[n - i];
-			if (!m)
-				return p + n;
-		}
-		if (m) {
-			size_t k = i + (unsigned)__builtin_ctz(m);
-			return put_jstr_rest(p + k, s, n, k);
-		}
+	size_t i = 0;
+	unsigned m;
+	if (n > 16) {
+		n = n < cap ? n : cap;
+		do {
+			v16 x = load16(s + i);
+			m = special16(x);
+			store16(p + i, x);
+			if (m)
+				goto care;
+			i += 16;
+		} while (n - i > 16);
 	}
+	/* The last block (or n == 0). */
+	v16 x = load16(s + i);
+	m = special16(x) & low_bits[n - i];
+	store16(p + i, x);
+	if (!m)
+		return p + n;
+care:;
+	size_t k = i + (unsigned)__builtin_ctz(m);
+	return put_jstr_rest(p + k, s, n, k);
 }
 #else
 /* Without SSE2: eight bytes at a time in a 64-bit word. */
@@ -535,8 +545,9 @@ static char *put_jstr_rest(char *p, const uint8_t *s, size_t n, size_t i)
 }
 
 static inline __attribute__((always_inline))
-char *put_jstr_arr(char *p, const uint8_t *s, size_t n)
+char *put_jstr_arr(char *p, const uint8_t *s, size_t n, size_t cap)
 {
+	n = n < cap ? n : cap;
 	for (size_t i = 0;; i += 8) {
 		memcpy(p + i, s + i, 8);
 		uint64_t m = special8(load8le(s + i));
@@ -555,15 +566,14 @@ char *put_jstr_arr(char *p, const uint8_t *s, size_t n)
 }
 #endif
 
-/* Clamp a length to its array: the layer keeps them within, and this keeps
- * the bounds below true even if it did not. */
-#define FLD_LEN(t, fld, len) ((size_t)(len) < sizeof (t)->fld ? (size_t)(len) : sizeof (t)->fld)
-/* put_jstr_arr reads the string fields' arrays in whole 16-byte blocks up
+/* put_jstr_arr clamps each length to its array (the layer keeps them
+ * within; this keeps the bounds true even if it did not), and reads the
+ * string fields' arrays in whole 16-byte blocks up
  * to the one holding the end.  Bytes past the length are initialised too:
  * the HTTP layer's transaction is calloc'd (rs_http_layer_init) and only
  * ever overwritten. */
 #define JSTR(p, t, fld, len) \
-	put_jstr_arr((p), (const uint8_t *)(t)->fld, FLD_LEN(t, fld, len))
+	put_jstr_arr((p), (const uint8_t *)(t)->fld, (len), sizeof (t)->fld)
 #define TXN_ARR16(fld) _Static_assert(sizeof ((struct rs_http_txn *)0)->fld % 16 == 0 && \
 				      sizeof ((struct rs_http_txn *)0)->fld >= 16, \
 				      #fld " must be whole 16-byte blocks")
