@@ -141,6 +141,11 @@ static void put(struct line *l, const char *s, size_t n)
 #define PUTL(l, lit) put((l), (lit), sizeof(lit) - 1)
 /* The same, unchecked: a constant-size memcpy is a few moves. */
 #define CPYL(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+/* The same for a literal of at most 16 bytes, stored as 16 (padded with
+ * NULs that what follows overwrites): one 16-byte move, where 9 to 15
+ * bytes took two or three moves of immediates. */
+#define CPY16(p, lit) (memcpy((p), lit "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16), \
+		       (void)sizeof(char[sizeof(lit) <= 17 ? 1 : -1]), (p) + sizeof(lit) - 1)
 
 static void puts_(struct line *l, const char *s)
 {
@@ -739,23 +744,31 @@ static struct line line_begin(struct rs_outbuf *b)
 	return (struct line){b->buf + b->len, b->buf + RS_OUTBUF_SIZE - 1};
 }
 
-static void line_end(struct rs_outbuf *b, struct line *l)
+/* The line ends at p, its newline written. */
+static void line_commit(struct rs_outbuf *b, char *p)
 {
-	if (l->p < l->end)
-		*l->p++ = '\n';
-	b->len = (size_t)(l->p - b->buf);
+	b->len = (size_t)(p - b->buf);
 	b->lines++;
 	/* stdout is for people watching: do not sit on their lines. */
 	if (b->sink->is_stdout)
 		rs_outbuf_flush(b);
 }
 
-/* The unchecked part of an HTTP line, up to and including "flags":, is at
- * most: keys and punctuation (sizeof below), ts 27, endpoints EP_TXT_MAX,
- * three numbers of 20, each string 6 bytes per byte plus 16 of store slop. */
+static void line_end(struct rs_outbuf *b, struct line *l)
+{
+	if (l->p < l->end)
+		*l->p++ = '\n';
+	line_commit(b, l->p);
+}
+
+/* The unchecked part of an HTTP line, up to and including "flags": (and
+ * "[]}\n" when there are none), is at most: keys and punctuation (sizeof
+ * below), ts 27, endpoints EP_TXT_MAX, three numbers of 20, each string 6
+ * bytes per byte plus 16 of store slop.  CPY16 may store up to 15 bytes
+ * past the end: within the 256 left. */
 #define HTTP_KEYS "{\"ts\":" ",\"method\":\"" "\",\"uri\":\"" "\",\"host\":\"" \
 	"\",\"version\":\"" "\",\"user_agent\":\"" "\",\"req_body_len\":" \
-	",\"status\":" ",\"resp_body_len\":" ",\"flags\":" "[]}"
+	",\"status\":" ",\"resp_body_len\":" ",\"flags\":" "[]}\n"
 _Static_assert(sizeof HTTP_KEYS + 27 + EP_TXT_MAX + 3 * 20 + 5 * 16 + 6 *
 	       (RS_HTTP_URI_MAX + RS_HTTP_HOST_MAX + RS_HTTP_UA_MAX +
 		RS_HTTP_METHOD_MAX + RS_HTTP_VERSION_MAX) <= RS_MAX_LINE - 256,
@@ -771,15 +784,15 @@ void rs_log_http(struct rs_outbuf *b, const struct rs_flow_info *f,
 	p = CPYL(p, "{\"ts\":");
 	p = fmt_ts(p, t->ts_ns);
 	p = put_endpoints(p, f);
-	p = CPYL(p, ",\"method\":\"");
+	p = CPY16(p, ",\"method\":\"");
 	p = JSTR(p, t, method, t->method_len);
-	p = CPYL(p, "\",\"uri\":\"");
+	p = CPY16(p, "\",\"uri\":\"");
 	p = JSTR(p, t, uri, t->uri_len);
 	/* An empty host or user agent is null. */
 	if (t->host_len) {
-		p = CPYL(p, "\",\"host\":\"");
+		p = CPY16(p, "\",\"host\":\"");
 		p = JSTR(p, t, host, t->host_len);
-		p = CPYL(p, "\",\"version\":\"");
+		p = CPY16(p, "\",\"version\":\"");
 	} else {
 		p = CPYL(p, "\",\"host\":null,\"version\":\"");
 	}
@@ -792,22 +805,21 @@ void rs_log_http(struct rs_outbuf *b, const struct rs_flow_info *f,
 		p = CPYL(p, "\",\"user_agent\":null,\"req_body_len\":");
 	}
 	p = fmt_u64(p, t->req_body_len);
-	p = CPYL(p, ",\"status\":");
+	p = CPY16(p, ",\"status\":");
 	if (t->status >= 0)
 		p = fmt_u64(p, (uint64_t)t->status);
 	else
 		p = CPYL(p, "null");
 	p = CPYL(p, ",\"resp_body_len\":");
 	p = fmt_u64(p, t->resp_body_len);
-	p = CPYL(p, ",\"flags\":");
 	if (!t->flags) {
-		l.p = CPYL(p, "[]}");
+		line_commit(b, CPY16(p, ",\"flags\":[]}\n"));
 	} else {
-		l.p = p;
+		l.p = CPYL(p, ",\"flags\":");
 		put_flags(&l, t->flags, rs_http_flag_name);
 		PUTL(&l, "}");
+		line_end(b, &l);
 	}
-	line_end(b, &l);
 }
 
 static const char *proto_name(uint8_t p)
