@@ -200,13 +200,16 @@ static void check_http(struct fx *x, const struct rs_flow_info *f)
 }
 
 /* A field set to s[0..n) with junk after it in the array (the HTTP layer
- * leaves earlier, longer values there): the log must stop at n. */
+ * leaves earlier, longer values there): the log must stop at n.  Junk 0
+ * is a NUL after the string; other junk comes after a plain 'z' at s[n],
+ * so that the first byte needing care past the end is not at n (where
+ * stopping would be right by luck). */
 #define SET(t, fld, lfld, s, n, junk)                                  \
 	do {                                                           \
 		memset((t)->fld, (junk), sizeof (t)->fld);             \
 		memcpy((t)->fld, (s), (n));                            \
 		if ((n) < sizeof (t)->fld)                             \
-			(t)->fld[(n)] = 0;                             \
+			(t)->fld[(n)] = (junk) ? 'z' : 0;              \
 		(t)->lfld = (uint16_t)(n);                             \
 	} while (0)
 
@@ -409,8 +412,9 @@ static void rand_field(struct fx *x, char *dst, size_t cap, uint16_t *len)
 			dst[i++] = (char)(0x20 + (q >> 16) % 95);
 		}
 	}
+	/* Not always NUL-terminated: a plain byte, then the junk. */
 	if (n < cap)
-		dst[n] = 0;
+		dst[n] = rnd(x) & 1 ? 0 : 'z';
 	*len = (uint16_t)n;
 }
 
