@@ -272,6 +272,27 @@ static void test_known_line(void **state)
 	check_http(x, &f);
 }
 
+/* Timestamps around second boundaries, in and out of order: the text of
+ * the last line's second is reused, and the range's last second is cut
+ * short (ns - its start must not wrap around to small values). */
+static void test_ts(void **state)
+{
+	struct fx *x = *state;
+	struct rs_flow_info f;
+	flow_v4(&f, 0xc6120002, 0xc6120001, 47400, 80);
+	basic_txn(x->t);
+	static const uint64_t ts[] = {
+		0, 999, 1000, 999999999, 1000000000, 1000000001, 5, UINT64_MAX,
+		0, 709551615, 709551616, 18446744073000000000ull - 1,
+		18446744073000000000ull, UINT64_MAX - 1, 290448384, 1764849545002874123ull,
+		1764849545999999999ull, 1764849546000000000ull, 1764849545000000000ull,
+	};
+	for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
+		x->t->ts_ns = ts[i];
+		check_http(x, &f);
+	}
+}
+
 /* Every length of every field, from empty to the whole array (a length
  * is clamped to its array), plain and with a byte that needs care at the
  * start, in the middle, at the end and in each 16-byte block, and with
@@ -541,6 +562,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_known_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lengths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_longest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random, setup, teardown),
