@@ -145,6 +145,32 @@ struct http_msg {
 	bool te, te_chunked, te_chunked_any, te_twice, http10, host_seen;
 };
 
+/* The usual Content-Length value, 1 to 18 digits (as one list element
+ * would be read): applied, true.  Inline, so that the header loop needs no
+ * call for it; anything else is http_cl_apply's. */
+static inline bool http_cl_digits(struct http_msg *m, const uint8_t *v,
+				  size_t n)
+{
+	uint64_t one = 0;
+
+	if (!n || n > 18)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned dg = (unsigned)v[i] - '0';
+
+		if (dg > 9)
+			return false;
+		one = one * 10 + dg;
+	}
+	if (m->cl_state == CL_NONE) {
+		m->cl_state = CL_OK;
+		m->cl = one;
+	} else if (m->cl_state == CL_OK && one != m->cl) {
+		m->cl_state = CL_CONFLICT;
+	}
+	return true;
+}
+
 struct http_dir {
 	uint8_t st;                 /* enum http_state */
 	uint8_t after_req;          /* dir 0: state after this request ends */

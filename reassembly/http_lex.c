@@ -290,21 +290,9 @@ bool http_parse_status(const uint8_t *p, size_t n, int *status, bool *http10)
 void http_cl_apply(struct http_msg *m, const uint8_t *v, size_t n)
 {
 	size_t i = 0, values = 0;
-	uint64_t one = 0;
 
-	/* The usual value, digits only: one element, as the loop reads it. */
-	while (i < n && i < 18 && digit(v[i]))
-		one = one * 10 + (uint64_t)(v[i++] - '0');
-	if (i && i == n) {
-		if (m->cl_state == CL_NONE) {
-			m->cl_state = CL_OK;
-			m->cl = one;
-		} else if (m->cl_state == CL_OK && one != m->cl) {
-			m->cl_state = CL_CONFLICT;
-		}
+	if (http_cl_digits(m, v, n))
 		return;
-	}
-	i = 0;
 	while (i <= n) {
 		const uint8_t *e = v + i;
 		size_t en = 0;

@@ -476,7 +476,7 @@ header_value(struct rs_http_conn *c, int dir, int hdr, const uint8_t *v,
 		if (fold || lv->over) {
 			m->cl_state = CL_BAD;
 			fl |= F(SMUGGLING);
-		} else {
+		} else if (!http_cl_digits(m, v, n)) {
 			http_cl_apply(m, v, n);
 		}
 		break;
@@ -562,10 +562,9 @@ void http_header_line(struct rs_http_conn *c, int dir,
 }
 
 #ifdef HTTP_SSE2
-/* Bit k clear when p[k] is a letter or '-', for p[0..16). */
-static inline unsigned name_block(const uint8_t *p)
+/* Bit k set when x's byte k is a letter or '-'. */
+static inline unsigned name_chars(__m128i x)
 {
-	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
 	__m128i y = _mm_or_si128(x, _mm_set1_epi8(0x20));
 	/* One signed compare for 'a' <= y <= 'z': adding 0x1f moves exactly
 	 * 0x61..0x7a to -128..-103 (bytes >= 0x80 land on -97..30). */
@@ -573,7 +572,27 @@ static inline unsigned name_block(const uint8_t *p)
 				       _mm_set1_epi8(-102));
 	__m128i dash = _mm_cmpeq_epi8(x, _mm_set1_epi8('-'));
 
-	return (unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, dash)) ^ 0xffffu;
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, dash));
+}
+
+/* Bit k clear when p[k] is a letter or '-', for p[0..16). */
+static inline unsigned name_block(const uint8_t *p)
+{
+	return name_chars(_mm_loadu_si128((const __m128i *)(const void *)p)) ^
+	       0xffffu;
+}
+
+/* The usual name, letters and '-' up to a ':' in p[0..16): bit i set, i
+ * the name's length, when p[i] is that ':'; otherwise 0, or 1 for an empty
+ * name.  Adding 1 carries up to the first byte that is no letter or '-'
+ * and leaves the bits above it, none of which is a ':'. */
+static inline unsigned name_colon(const uint8_t *p)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	unsigned colon = (unsigned)_mm_movemask_epi8(
+		_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+
+	return (name_chars(x) + 1) & colon;
 }
 #endif
 
@@ -624,17 +643,19 @@ static inline void header_known(struct rs_http_conn *c, int dir, int hdr,
 {
 	static const struct http_lv whole; /* header_value only asks `over` */
 	const uint8_t *v = p + j + 1;
-	size_t vn = len - (j + 1);
+	size_t vn;
 
 	if (j != i && (hdr == H_CL || hdr == H_TE))
 		http_msg_flag(c, dir, F(SMUGGLING) |
 				 (dir ? F(BAD_RESPONSE) : F(BAD_REQUEST)));
-	while (vn && (*v == ' ' || *v == '\t')) {
+	/* p[len] (CR or LF) ends the leading blanks, and a value that is not
+	 * all blank begins with no blank, which ends the trailing ones. */
+	while (*v == ' ' || *v == '\t')
 		v++;
-		vn--;
-	}
-	while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
-		vn--;
+	vn = (size_t)(p + len - v);
+	if (vn)
+		while (v[vn - 1] == ' ' || v[vn - 1] == '\t')
+			vn--;
 	header_value(c, dir, hdr, v, vn, &whole, false);
 }
 
@@ -740,6 +761,23 @@ static inline uint64_t lf_mask64(const uint8_t *s, const uint8_t *end,
 }
 #endif
 
+#ifdef HTTP_SSE2
+/* __builtin_ctzll as a size (its int would be sign-extended). */
+static inline size_t ctz64(uint64_t m)
+{
+	return (unsigned)__builtin_ctzll(m);
+}
+
+/* The LFs of lf_mask64 before lim (> s). */
+static inline uint64_t lf_mask64_lim(const uint8_t *s, const uint8_t *end,
+				     const uint8_t *lim, const uint8_t *seg)
+{
+	uint64_t m = lf_mask64(s, end, seg);
+
+	return lim - s < 64 ? m & ((1ull << (lim - s)) - 1) : m;
+}
+#endif
+
 /* Header lines lying whole in the segment, the common case: for each, what
  * line_step and line_done would do (dir's state is ST_HEADERS, no line is
  * pending), without the line view and with one copy of the raw head.
@@ -748,91 +786,108 @@ static inline uint64_t lf_mask64(const uint8_t *s, const uint8_t *end,
  * bytes before p are the segment's too (its start line); dir 0 copies them
  * with these, in every case, as the same lines given one by one.
  * With SSE2 the LFs are found 64 bytes at a time and the per-line state
- * (position, head bytes, last header) lives in locals, stored back before
- * anything that might read it. */
+ * (position, last header) lives in locals, stored back before anything
+ * that might read it; the head bytes are those before p plus q - p.  The
+ * usual line (a name of letters and '-' not known here, ':' in its first
+ * 16 bytes) costs one block test: the limits are checked per block, the
+ * end of the head and the other names on the slow path. */
 size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 			   size_t n, uint64_t ts, size_t pre)
 {
 #ifdef HTTP_SSE2
 	struct http_dir *d = &c->d[dir];
-	const uint8_t *q = p, *end = p + n, *lim, *base = p;
-	uint64_t hb = d->head_bytes, mask;
+	const uint8_t *q = p, *end = p + n, *end16, *lim, *seg = p - pre;
+	uint64_t hb0 = d->head_bytes, mask;
+	size_t bo; /* the block of LFs in mask is at p + bo */
 	size_t cap1 = (size_t)d->ln.cap + 1;
 	uint8_t last = d->m.last_hdr;
 	/* Name lengths http_hdr_kind can know in this direction. */
 	const uint64_t known = (1ull << 14 | 1ull << 17) |
 			       (dir ? 0 : 1ull << 4 | 1ull << 10);
 
-	if (n < 16 || hb >= RS_HTTP_HEADER_BLOCK_MAX)
+	if (n < 16 || hb0 >= RS_HTTP_HEADER_BLOCK_MAX || cap1 <= 64)
 		return headers_plain(c, dir, p, n, ts, pre);
 	/* A line whose LF is at lim or later takes the head over the limit
-	 * (head bytes + its raw bytes): one compare per line.  A line of up
-	 * to cap + 1 raw bytes is never longer than the line buffer. */
-	lim = RS_HTTP_HEADER_BLOCK_MAX - hb < n
-		      ? p + (RS_HTTP_HEADER_BLOCK_MAX - hb) : end;
-	mask = lf_mask64(base, end, p - pre);
+	 * (head bytes + its raw bytes): such LFs are left out of the masks.
+	 * A line of up to cap + 1 raw bytes is never longer than the line
+	 * buffer; only the first line to end in a block can be longer than
+	 * 64 bytes, so only it is measured. */
+	lim = RS_HTTP_HEADER_BLOCK_MAX - hb0 < n
+		      ? p + (RS_HTTP_HEADER_BLOCK_MAX - hb0) : end;
+	end16 = end - 16;
+	bo = (size_t)0 - 64; /* the first pass reads the block at p */
+	mask = 0;
 	for (;;) {
 		const uint8_t *lf;
-		size_t take, len, i, j;
+		size_t take, i, j;
+		unsigned nc;
 		int hdr;
 
 		while (!mask) {
-			base += 64;
-			if (base >= end)
+			bo += 64;
+			if (bo >= (size_t)(lim - p))
 				goto out;
-			mask = lf_mask64(base, end, p - pre);
+			mask = lf_mask64_lim(p + bo, end, lim, seg);
+			if (mask && (size_t)(p + bo - q) > cap1 - 64 &&
+			    (size_t)(p + bo + ctz64(mask) - q) >= cap1)
+				goto out;
 		}
-		lf = base + __builtin_ctzll(mask);
-		take = (size_t)(lf - q) + 1;
-		if (lf >= lim || take > cap1)
-			break;
+		lf = p + bo + ctz64(mask);
 		mask &= mask - 1;
-		if (take <= 2 && (take == 1 || q[0] == '\r')) {
-			d->head_bytes = hb;
-			d->m.last_hdr = last;
-			return head_end_direct(c, dir, p, (size_t)(lf + 1 - p),
-					       pre);
-		}
-		/* The usual name: letters and '-' up to a ':' within 16 bytes
-		 * (the block is read only when the segment has it). */
+		/* The usual name (the block is read only when the segment has
+		 * it); an empty line fails it too (no name). */
 		i = j = 0;
-		if (end - q >= 16) {
-			unsigned other = name_block(q);
-
-			if (other) {
-				i = j = (size_t)__builtin_ctz(other);
-				if (q[i] != ':')
-					i = 0;
+		if (q <= end16) {
+			nc = name_colon(q);
+			if (nc > 1) {
+				if (!(nc & known)) {
+					last = H_OTHER;
+					q = lf + 1;
+					continue;
+				}
+				i = j = (unsigned)__builtin_ctz(nc);
 			}
 		}
-		if (!i) { /* *lf ends the scans (no tchar, blank or ':') */
+		if (!i) {
+			take = (size_t)(lf - q) + 1;
+			if (take <= 2 && (take == 1 || q[0] == '\r')) {
+				d->head_bytes = hb0 + (size_t)(q - p);
+				d->m.last_hdr = last;
+				return head_end_direct(c, dir, p,
+						       (size_t)(lf + 1 - p),
+						       pre);
+			}
+			/* *lf ends the scans (no tchar, blank or ':') */
 			i = name_len(q, (size_t)(end - q));
 			for (j = i; q[j] == ' ' || q[j] == '\t'; j++)
 				;
-		}
-		if (!i || q[j] != ':') { /* obs-fold or a bad name */
-			d->head_bytes = hb;
-			d->m.last_hdr = last;
-			header_general(c, dir, q, take, ts);
-			hb = d->head_bytes;
-			last = d->m.last_hdr;
-		} else {
-			hb += take;
+			if (!i || q[j] != ':') { /* obs-fold or a bad name */
+				d->head_bytes = hb0 + (size_t)(q - p);
+				d->m.last_hdr = last;
+				header_general(c, dir, q, take, ts);
+				hb0 = d->head_bytes - (size_t)(lf + 1 - p);
+				last = d->m.last_hdr;
+				q = lf + 1;
+				continue;
+			}
 			/* Most names have no known length: one bit test, not
 			 * the switch's indirect jump (headers come in any
 			 * order, so it is often mispredicted). */
-			hdr = i < 64 && (known >> i & 1)
-				      ? http_hdr_kind(q, i, dir) : H_OTHER;
-			last = (uint8_t)hdr;
-			if (hdr != H_OTHER) {
-				len = take - 1 - (lf[-1] == '\r');
-				header_known(c, dir, hdr, q, len, i, j);
+			if (i >= 64 || !(known >> i & 1)) {
+				last = H_OTHER;
+				q = lf + 1;
+				continue;
 			}
 		}
+		hdr = http_hdr_kind(q, i, dir);
+		last = (uint8_t)hdr;
+		if (hdr != H_OTHER)
+			header_known(c, dir, hdr, q,
+				     (size_t)(lf - q) - (lf[-1] == '\r'), i, j);
 		q = lf + 1;
 	}
 out:
-	d->head_bytes = hb;
+	d->head_bytes = hb0 + (size_t)(q - p);
 	d->m.last_hdr = last;
 	if (dir == 0)
 		http_head_append_lines(c, p - pre, (size_t)(q - p) + pre);
