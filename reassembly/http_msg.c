@@ -582,13 +582,12 @@ static inline unsigned name_block(const uint8_t *p)
 	       0xffffu;
 }
 
-/* The usual name, letters and '-' up to a ':' in p[0..16): bit i set, i
- * the name's length, when p[i] is that ':'; otherwise 0, or 1 for an empty
- * name.  Adding 1 carries up to the first byte that is no letter or '-'
- * and leaves the bits above it, none of which is a ':'. */
-static inline unsigned name_colon(const uint8_t *p)
+/* The usual name, letters and '-' up to a ':' in x's 16 bytes: bit i set,
+ * i the name's length, when byte i is that ':'; otherwise 0, or 1 for an
+ * empty name.  Adding 1 carries up to the first byte that is no letter or
+ * '-' and leaves the bits above it, none of which is a ':'. */
+static inline unsigned name_colon(__m128i x)
 {
-	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
 	unsigned colon = (unsigned)_mm_movemask_epi8(
 		_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
 
@@ -719,62 +718,34 @@ static size_t headers_plain(struct rs_http_conn *c, int dir, const uint8_t *p,
 }
 
 #ifdef HTTP_SSE2
-static inline uint64_t lf_mask64_at(const uint8_t *s)
+/* Bit k set when byte k of x is LF. */
+static inline unsigned lf_bits(__m128i x)
 {
-	const __m128i lf = _mm_set1_epi8('\n');
-	uint64_t m = 0;
+	return (unsigned)_mm_movemask_epi8(
+		_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')));
+}
 
-	for (int k = 0; k < 4; k++) {
-		__m128i x = _mm_loadu_si128(
-			(const __m128i *)(const void *)(s + 16 * k));
+static inline __m128i load16(const uint8_t *s)
+{
+	return _mm_loadu_si128((const __m128i *)(const void *)s);
+}
 
-		m |= (uint64_t)(unsigned)_mm_movemask_epi8(
-			     _mm_cmpeq_epi8(x, lf)) << (16 * k);
+/* The first LF in s[16..lim) (the line at s has none in its first 16
+ * bytes), or NULL.  lim16 is lim - 16, no earlier than the segment: past
+ * it, the 16 bytes ending at lim are read and shifted into place. */
+static inline const uint8_t *lf_after(const uint8_t *s, const uint8_t *lim16)
+{
+	for (s += 16;; s += 16) {
+		unsigned m;
+
+		if (s > lim16) {
+			m = lf_bits(load16(lim16)) >> (s - lim16);
+			return m ? s + (unsigned)__builtin_ctz(m) : NULL;
+		}
+		m = lf_bits(load16(s));
+		if (m)
+			return s + (unsigned)__builtin_ctz(m);
 	}
-	return m;
-}
-
-/* Bit k set when s[k] is LF, for s[0..64) cut at end (bytes there are not
- * read).  Near end, the 64 bytes ending at end are loaded when the segment
- * (from seg) has them, and shifted into place; otherwise a chunk running
- * past end is loaded ending at end, which is at least 16 bytes after seg. */
-static inline uint64_t lf_mask64(const uint8_t *s, const uint8_t *end,
-				 const uint8_t *seg)
-{
-	const __m128i lf = _mm_set1_epi8('\n');
-	uint64_t m = 0;
-
-	if (end - s >= 64)
-		return lf_mask64_at(s);
-	if (end - seg >= 64)
-		return lf_mask64_at(end - 64) >> (64 - (end - s));
-	for (int k = 0; k < 4 && s + 16 * k < end; k++) {
-		const uint8_t *ck = s + 16 * k;
-		size_t over = ck + 16 > end ? (size_t)(ck + 16 - end) : 0;
-		__m128i x = _mm_loadu_si128(
-			(const __m128i *)(const void *)(ck - over));
-		unsigned b = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, lf));
-
-		m |= (uint64_t)(b >> over) << (16 * k);
-	}
-	return m;
-}
-#endif
-
-#ifdef HTTP_SSE2
-/* __builtin_ctzll as a size (its int would be sign-extended). */
-static inline size_t ctz64(uint64_t m)
-{
-	return (unsigned)__builtin_ctzll(m);
-}
-
-/* The LFs of lf_mask64 before lim (> s). */
-static inline uint64_t lf_mask64_lim(const uint8_t *s, const uint8_t *end,
-				     const uint8_t *lim, const uint8_t *seg)
-{
-	uint64_t m = lf_mask64(s, end, seg);
-
-	return lim - s < 64 ? m & ((1ull << (lim - s)) - 1) : m;
 }
 #endif
 
@@ -785,70 +756,68 @@ static inline uint64_t lf_mask64_lim(const uint8_t *s, const uint8_t *end,
  * line_step (no LF yet, maybe too long, over the head limit).  The pre
  * bytes before p are the segment's too (its start line); dir 0 copies them
  * with these, in every case, as the same lines given one by one.
- * With SSE2 the LFs are found 64 bytes at a time and the per-line state
+ * With SSE2 the 16 bytes at each line's start give both its LF, when the
+ * line is that short (else the next 16 and so on), and its name, when
+ * that is the usual one: letters and '-' up to a ':'.  Such a line whose
+ * name is of no length known here takes no other test.  The per-line state
  * (position, last header) lives in locals, stored back before anything
- * that might read it; the head bytes are those before p plus q - p.  The
- * usual line (a name of letters and '-' not known here, ':' in its first
- * 16 bytes) costs one block test: the limits are checked per block, the
- * end of the head and the other names on the slow path. */
+ * that might read it; the head bytes are those before p plus q - p. */
 size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 			   size_t n, uint64_t ts, size_t pre)
 {
 #ifdef HTTP_SSE2
 	struct http_dir *d = &c->d[dir];
-	const uint8_t *q = p, *end = p + n, *end16, *lim, *seg = p - pre;
-	uint64_t hb0 = d->head_bytes, mask;
-	size_t bo; /* the block of LFs in mask is at p + bo */
-	size_t cap1 = (size_t)d->ln.cap + 1;
+	const uint8_t *q = p, *end = p + n, *lim, *lim16;
+	uint64_t hb0 = d->head_bytes;
+	size_t cap1 = (size_t)d->ln.cap + 1, room;
 	uint8_t last = d->m.last_hdr;
 	/* Name lengths http_hdr_kind can know in this direction. */
 	const uint64_t known = (1ull << 14 | 1ull << 17) |
 			       (dir ? 0 : 1ull << 4 | 1ull << 10);
 
-	if (n < 16 || hb0 >= RS_HTTP_HEADER_BLOCK_MAX || cap1 <= 64)
-		return headers_plain(c, dir, p, n, ts, pre);
 	/* A line whose LF is at lim or later takes the head over the limit
-	 * (head bytes + its raw bytes): such LFs are left out of the masks.
-	 * A line of up to cap + 1 raw bytes is never longer than the line
-	 * buffer; only the first line to end in a block can be longer than
-	 * 64 bytes, so only it is measured. */
-	lim = RS_HTTP_HEADER_BLOCK_MAX - hb0 < n
-		      ? p + (RS_HTTP_HEADER_BLOCK_MAX - hb0) : end;
-	end16 = end - 16;
-	bo = (size_t)0 - 64; /* the first pass reads the block at p */
-	mask = 0;
+	 * (head bytes + its raw bytes): the LF scans stop at lim.  A line of
+	 * up to cap + 1 raw bytes is never longer than the line buffer; only
+	 * one longer than 16 bytes is measured. */
+	room = hb0 < RS_HTTP_HEADER_BLOCK_MAX
+		       ? (size_t)(RS_HTTP_HEADER_BLOCK_MAX - hb0) : 0;
+	if (n < 16 || room < 16 || cap1 <= 16)
+		return headers_plain(c, dir, p, n, ts, pre);
+	lim = room < n ? p + room : end;
+	lim16 = lim - 16;
 	for (;;) {
 		const uint8_t *lf;
 		size_t take, i, j;
-		unsigned nc;
+		unsigned nc = 0, m;
 		int hdr;
 
-		while (!mask) {
-			bo += 64;
-			if (bo >= (size_t)(lim - p))
-				goto out;
-			mask = lf_mask64_lim(p + bo, end, lim, seg);
-			if (mask && (size_t)(p + bo - q) > cap1 - 64 &&
-			    (size_t)(p + bo + ctz64(mask) - q) >= cap1)
-				goto out;
-		}
-		lf = p + bo + ctz64(mask);
-		mask &= mask - 1;
-		/* The usual name (the block is read only when the segment has
-		 * it); an empty line fails it too (no name). */
-		i = j = 0;
-		if (q <= end16) {
-			nc = name_colon(q);
-			if (nc > 1) {
-				if (!(nc & known)) {
-					last = H_OTHER;
-					q = lf + 1;
-					continue;
-				}
-				i = j = (unsigned)__builtin_ctz(nc);
+		if (__builtin_expect(q <= lim16, 1)) {
+			__m128i x = load16(q);
+
+			nc = name_colon(x);
+			m = lf_bits(x);
+			if (m) {
+				lf = q + (unsigned)__builtin_ctz(m);
+			} else {
+				lf = lf_after(q, lim16);
+				if (!lf || (size_t)(lf - q) >= cap1)
+					break;
 			}
+			/* The usual name (an empty line has none). */
+			if (nc > 1 && __builtin_expect(!(nc & known), 1)) {
+				last = H_OTHER;
+				q = lf + 1;
+				continue;
+			}
+		} else { /* the last 16 bytes before lim */
+			m = lf_bits(load16(lim16)) >> (q - lim16);
+			if (!m)
+				break;
+			lf = q + (unsigned)__builtin_ctz(m);
 		}
-		if (!i) {
+		if (nc > 1) {
+			i = j = (unsigned)__builtin_ctz(nc);
+		} else {
 			take = (size_t)(lf - q) + 1;
 			if (take <= 2 && (take == 1 || q[0] == '\r')) {
 				d->head_bytes = hb0 + (size_t)(q - p);
@@ -886,7 +855,6 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 				     (size_t)(lf - q) - (lf[-1] == '\r'), i, j);
 		q = lf + 1;
 	}
-out:
 	d->head_bytes = hb0 + (size_t)(q - p);
 	d->m.last_hdr = last;
 	if (dir == 0)

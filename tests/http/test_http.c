@@ -425,6 +425,51 @@ static void test_header_block_limit(void **state)
 	check_invariance("overlong_line", steps, &fi, 8191);
 }
 
+/* A head that ends within 16 bytes of the limit, cut there too: a
+ * segment that starts so near the limit is read line by line. */
+static void test_header_block_edge(void **state)
+{
+	static char req[80 * 1024];
+	struct step steps[] = {
+		{ S_D0, req, 0 },
+		D1("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" OK0),
+		{ 0 },
+	};
+	struct rs_flow_info fi = flow_info(0);
+	struct rs_http_stats st;
+
+	(void)state;
+	for (int over = 0; over < 2; over++) {
+		char *p = req;
+
+		/* 65,528 head bytes (8191 * 8, so one cut falls on "A:"),
+		 * then 8 more: exactly the limit, or 1 over it. */
+		p += sprintf(p, "GET /c HTTP/1.1\r\nHost: c\r\n");
+		for (int i = 0; i < 65; i++) {
+			p += sprintf(p, "X-F: ");
+			p = repeat(p, 'f', 993);
+			p += sprintf(p, "\r\n");
+		}
+		p += sprintf(p, "X-G: ");
+		p = repeat(p, 'g', 495);
+		p += sprintf(p, "\r\n");
+		assert_int_equal(p - req, RS_HTTP_HEADER_BLOCK_MAX - 8);
+		p += sprintf(p, over ? "A: bc\r\n\r\n" : "A: b\r\n\r\n");
+		p += sprintf(p, "GET /next HTTP/1.1\r\n\r\n");
+		assert_int_equal(run_steps(steps, &fi,
+					   (struct feed_mode){ -1, 0, 0 }, got,
+					   &st), 0);
+		assert_int_equal(got->n, 2);
+		assert_string_equal(got->r[0].t.uri, "/c");
+		assert_int_equal(got->r[0].t.flags,
+				 over ? RS_HTTP_F_TRUNCATED |
+						RS_HTTP_F_BAD_REQUEST : 0);
+		assert_string_equal(got->r[1].t.uri, "/next");
+		check_invariance(over ? "header_block_over" : "header_block_edge",
+				 steps, &fi, 8191);
+	}
+}
+
 static void test_queue_bound(void **state)
 {
 	static char reqs[2048], resps[2048];
@@ -759,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_stats_add),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_header_block_limit),
+		cmocka_unit_test(test_header_block_edge),
 		cmocka_unit_test(test_queue_bound),
 		cmocka_unit_test(test_store_pressure),
 		cmocka_unit_test(test_req_head_raw),
