@@ -730,9 +730,9 @@ static inline __m128i load16(const uint8_t *s)
 	return _mm_loadu_si128((const __m128i *)(const void *)s);
 }
 
-/* The first LF in s[16..lim) (the line at s has none in its first 16
- * bytes), or NULL.  lim16 is lim - 16, no earlier than the segment: past
- * it, the 16 bytes ending at lim are read and shifted into place. */
+/* The first LF in s[16..lim) (s[0..16) has none), or NULL.  lim16 is
+ * lim - 16, no earlier than the segment: past it, the 16 bytes ending at
+ * lim are read and shifted into place. */
 static inline const uint8_t *lf_after(const uint8_t *s, const uint8_t *lim16)
 {
 	for (s += 16;; s += 16) {
@@ -756,18 +756,19 @@ static inline const uint8_t *lf_after(const uint8_t *s, const uint8_t *lim16)
  * line_step (no LF yet, maybe too long, over the head limit).  The pre
  * bytes before p are the segment's too (its start line); dir 0 copies them
  * with these, in every case, as the same lines given one by one.
- * With SSE2 the 16 bytes at each line's start give both its LF, when the
- * line is that short (else the next 16 and so on), and its name, when
- * that is the usual one: letters and '-' up to a ':'.  Such a line whose
- * name is of no length known here takes no other test.  The per-line state
- * (position, last header) lives in locals, stored back before anything
- * that might read it; the head bytes are those before p plus q - p. */
+ * With SSE2 the 32 bytes at each line's start give its LF, when the line
+ * is that short (else 16 bytes at a time follow), and the first 16 its
+ * name, when that is the usual one: letters and '-' up to a ':'.  Such a
+ * line whose name is of no length known here takes no other test.  The
+ * per-line state (position, last header) lives in locals, stored back
+ * before anything that might read it; the head bytes are those before p
+ * plus q - p. */
 size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 			   size_t n, uint64_t ts, size_t pre)
 {
 #ifdef HTTP_SSE2
 	struct http_dir *d = &c->d[dir];
-	const uint8_t *q = p, *end = p + n, *lim, *lim16;
+	const uint8_t *q = p, *end = p + n, *lim, *lim16, *lim32;
 	uint64_t hb0 = d->head_bytes;
 	size_t cap1 = (size_t)d->ln.cap + 1, room;
 	uint8_t last = d->m.last_hdr;
@@ -778,36 +779,44 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 	/* A line whose LF is at lim or later takes the head over the limit
 	 * (head bytes + its raw bytes): the LF scans stop at lim.  A line of
 	 * up to cap + 1 raw bytes is never longer than the line buffer; only
-	 * one longer than 16 bytes is measured. */
+	 * one longer than 32 bytes is measured. */
 	room = hb0 < RS_HTTP_HEADER_BLOCK_MAX
 		       ? (size_t)(RS_HTTP_HEADER_BLOCK_MAX - hb0) : 0;
-	if (n < 16 || room < 16 || cap1 <= 16)
+	if (n < 32 || room < 32 || cap1 <= 32)
 		return headers_plain(c, dir, p, n, ts, pre);
 	lim = room < n ? p + room : end;
 	lim16 = lim - 16;
+	lim32 = lim - 32;
 	for (;;) {
 		const uint8_t *lf;
 		size_t take, i, j;
 		unsigned nc = 0, m;
 		int hdr;
 
-		if (__builtin_expect(q <= lim16, 1)) {
+		if (__builtin_expect(q <= lim32, 1)) {
+			/* Most lines are at most 32 bytes long. */
+			__m128i x = load16(q);
+
+			nc = name_colon(x);
+			m = lf_bits(x) | lf_bits(load16(q + 16)) << 16;
+			if (m) {
+				lf = q + (unsigned)__builtin_ctz(m);
+			} else {
+				lf = lf_after(q + 16, lim16);
+				if (!lf || (size_t)(lf - q) >= cap1)
+					break;
+			}
+		} else if (q <= lim16) {
 			__m128i x = load16(q);
 
 			nc = name_colon(x);
 			m = lf_bits(x);
 			if (m) {
 				lf = q + (unsigned)__builtin_ctz(m);
-			} else {
+			} else { /* lf - q < 32: no measuring */
 				lf = lf_after(q, lim16);
-				if (!lf || (size_t)(lf - q) >= cap1)
+				if (!lf)
 					break;
-			}
-			/* The usual name (an empty line has none). */
-			if (nc > 1 && __builtin_expect(!(nc & known), 1)) {
-				last = H_OTHER;
-				q = lf + 1;
-				continue;
 			}
 		} else { /* the last 16 bytes before lim */
 			m = lf_bits(load16(lim16)) >> (q - lim16);
@@ -815,7 +824,13 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 				break;
 			lf = q + (unsigned)__builtin_ctz(m);
 		}
+		/* The usual name (an empty line has none). */
 		if (nc > 1) {
+			if (__builtin_expect(!(nc & known), 1)) {
+				last = H_OTHER;
+				q = lf + 1;
+				continue;
+			}
 			i = j = (unsigned)__builtin_ctz(nc);
 		} else {
 			take = (size_t)(lf - q) + 1;

@@ -425,7 +425,7 @@ static void test_header_block_limit(void **state)
 	check_invariance("overlong_line", steps, &fi, 8191);
 }
 
-/* A head that ends within 16 bytes of the limit, cut there too: a
+/* A head that ends within 32 bytes of the limit, cut there too: a
  * segment that starts so near the limit is read line by line. */
 static void test_header_block_edge(void **state)
 {
