@@ -806,23 +806,16 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 				if (!lf || (size_t)(lf - q) >= cap1)
 					break;
 			}
-		} else if (q <= lim16) {
-			__m128i x = load16(q);
-
-			nc = name_colon(x);
-			m = lf_bits(x);
-			if (m) {
-				lf = q + (unsigned)__builtin_ctz(m);
-			} else { /* lf - q < 32: no measuring */
-				lf = lf_after(q, lim16);
-				if (!lf)
-					break;
-			}
-		} else { /* the last 16 bytes before lim */
-			m = lf_bits(load16(lim16)) >> (q - lim16);
+		} else { /* the rest before lim is in its last 32 bytes */
+			/* 64 bits: q may be lim, a shift by 32. */
+			m = (unsigned)((lf_bits(load16(lim32)) |
+					(uint64_t)lf_bits(load16(lim16)) << 16) >>
+				       (q - lim32));
 			if (!m)
 				break;
 			lf = q + (unsigned)__builtin_ctz(m);
+			if (q <= lim16)
+				nc = name_colon(load16(q));
 		}
 		/* The usual name (an empty line has none). */
 		if (nc > 1) {
