@@ -824,7 +824,12 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 				q = lf + 1;
 				continue;
 			}
+			/* By its bit, the length's case of http_hdr_kind
+			 * (known has 4 and 10 only for dir 0). */
 			i = j = (unsigned)__builtin_ctz(nc);
+			hdr = nc == 1u << 14 ? http_hdr_kind(q, 14, dir)
+			      : nc == 1u << 10 ? http_hdr_kind(q, 10, 0)
+			      : http_hdr_kind(q, 4, 0);
 		} else {
 			take = (size_t)(lf - q) + 1;
 			if (take <= 2 && (take == 1 || q[0] == '\r')) {
@@ -855,8 +860,8 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 				q = lf + 1;
 				continue;
 			}
+			hdr = http_hdr_kind(q, i, dir);
 		}
-		hdr = http_hdr_kind(q, i, dir);
 		last = (uint8_t)hdr;
 		if (hdr != H_OTHER)
 			header_known(c, dir, hdr, q,
