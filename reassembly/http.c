@@ -281,7 +281,10 @@ void http_emit_front(struct rs_http_conn *c)
 	struct rs_http_layer *l = c->l;
 	struct http_priv *p = l->priv;
 	struct http_pend *e = &c->pend[c->p_head];
-	struct rs_http_txn *t = &p->txn;
+	/* Only the newest request can still hold its fields in cur: then
+	 * they are handed over where they are (see struct http_req). */
+	bool held = c->cur_held && c->p_count == 1;
+	struct rs_http_txn *t = held ? &c->cur.txn : &p->txn;
 	const uint8_t *s = c->store + e->pos % STORE;
 	/* The entry read before the byte copies into t, which the compiler
 	 * must assume could change it. */
@@ -318,33 +321,25 @@ void http_emit_front(struct rs_http_conn *c)
 	t->req_head = hl ? s : NULL;
 	t->req_head_len = hl;
 	s += hl;
+	if (!held) {
 #define TAKE(field, lfield, n, src)                                      \
 	do {                                                             \
 		http_copy(t->field, src, n);                             \
 		t->field[n] = 0;                                         \
 		t->lfield = n;                                           \
 	} while (0)
-	/* Only the newest request can still hold its fields in cur. */
-	if (c->cur_held && c->p_count == 1) {
-		struct http_req *r = &c->cur;
-
-		TAKE(method, method_len, ml, r->method);
-		TAKE(uri, uri_len, ul, r->uri);
-		TAKE(host, host_len, nl, r->host);
-		TAKE(user_agent, ua_len, al, r->ua);
-		TAKE(version, version_len, vl, r->version);
-		c->cur_held = false;
-	} else {
 		TAKE(method, method_len, ml, s);
 		TAKE(uri, uri_len, ul, s + ml);
 		s += ml + ul;
 		TAKE(host, host_len, nl, s);
 		TAKE(user_agent, ua_len, al, s + nl);
 		TAKE(version, version_len, vl, s + nl + al);
-	}
 #undef TAKE
+	}
 	if (l->on_txn)
 		l->on_txn(l->user, c->f, t);
+	if (held)
+		c->cur_held = false;
 	c->p_head = (c->p_head + 1) % RS_HTTP_PENDING_MAX;
 	c->p_count--;
 	/* Its body bytes are free now. */

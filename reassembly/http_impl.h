@@ -195,13 +195,39 @@ struct http_req {
 	uint64_t pos;               /* store region (virtual offset) */
 	uint32_t used;              /* head bytes copied into it */
 	uint32_t flags;
-	uint16_t method_len, uri_len, host_len, ua_len, version_len;
 	uint8_t kind;
 	bool keep;                  /* head still copied whole */
-	char method[RS_HTTP_METHOD_MAX], uri[RS_HTTP_URI_MAX];
-	char host[RS_HTTP_HOST_MAX], ua[RS_HTTP_UA_MAX];
-	char version[RS_HTTP_VERSION_MAX];
+	/* The fields lie where the callback's struct has them (the same
+	 * members in the same order: a common initial sequence), so that the
+	 * usual request, emitted while its fields are still here (cur_held),
+	 * is handed over as txn without copying them. */
+	union {
+		struct rs_http_txn txn;
+		struct {
+			uint64_t txn_ts_ns, txn_resp_ts_ns; /* txn's, unused */
+			char method[RS_HTTP_METHOD_MAX], uri[RS_HTTP_URI_MAX];
+			char host[RS_HTTP_HOST_MAX], ua[RS_HTTP_UA_MAX];
+			char version[RS_HTTP_VERSION_MAX];
+			uint16_t method_len, uri_len, host_len, ua_len,
+				version_len;
+		};
+	};
 };
+#define HTTP_REQ_SAME(a, b)                                              \
+	_Static_assert(offsetof(struct http_req, a) ==                    \
+			       offsetof(struct http_req, txn.b),          \
+		       "http_req." #a " is not txn." #b)
+HTTP_REQ_SAME(method, method);
+HTTP_REQ_SAME(uri, uri);
+HTTP_REQ_SAME(host, host);
+HTTP_REQ_SAME(ua, user_agent);
+HTTP_REQ_SAME(version, version);
+HTTP_REQ_SAME(method_len, method_len);
+HTTP_REQ_SAME(uri_len, uri_len);
+HTTP_REQ_SAME(host_len, host_len);
+HTTP_REQ_SAME(ua_len, ua_len);
+HTTP_REQ_SAME(version_len, version_len);
+#undef HTTP_REQ_SAME
 
 /* A request waiting for its response (and maybe the end of its body).
  * Its store region holds [raw head][method][uri][host][ua][version]. */
