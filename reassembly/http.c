@@ -200,37 +200,25 @@ static void store_put(struct rs_http_conn *c, const void *p, size_t n)
 	c->cur.used += (uint32_t)n;
 }
 
-/* A new request starts: fresh fields and an empty region. */
-void http_cur_begin(struct rs_http_conn *c, uint64_t ts)
+/* The newest queued request's fields go from cur to the room kept for them
+ * in its store region (see cur_held): a new request needs cur. */
+void http_cur_flush(struct rs_http_conn *c)
 {
 	struct http_req *r = &c->cur;
+	struct http_pend *e = &c->pend[(c->p_head + c->p_count - 1) %
+				       RS_HTTP_PENDING_MAX];
+	uint8_t *s = c->store + e->pos % STORE + e->head_len;
 
-	if (c->cur_held) {
-		struct http_pend *e = &c->pend[(c->p_head + c->p_count - 1) %
-					       RS_HTTP_PENDING_MAX];
-		uint8_t *s = c->store + e->pos % STORE + e->head_len;
-
-		http_copy(s, r->method, r->method_len);
-		s += r->method_len;
-		http_copy(s, r->uri, r->uri_len);
-		s += r->uri_len;
-		http_copy(s, r->host, r->host_len);
-		s += r->host_len;
-		http_copy(s, r->ua, r->ua_len);
-		s += r->ua_len;
-		http_copy(s, r->version, r->version_len);
-		c->cur_held = false;
-	}
-	r->ts = ts;
-	r->pos = c->p_count ? c->st_end : 0;
-	r->used = 0;
-	r->flags = 0;
-	r->method_len = r->uri_len = r->host_len = r->ua_len = 0;
-	r->version_len = 0;
-	r->method[0] = r->uri[0] = r->host[0] = r->ua[0] = r->version[0] = 0;
-	r->kind = K_OTHER;
-	r->keep = ((const struct http_priv *)c->l->priv)->keep_head;
-	c->has_cur = true;
+	http_copy(s, r->method, r->method_len);
+	s += r->method_len;
+	http_copy(s, r->uri, r->uri_len);
+	s += r->uri_len;
+	http_copy(s, r->host, r->host_len);
+	s += r->host_len;
+	http_copy(s, r->ua, r->ua_len);
+	s += r->ua_len;
+	http_copy(s, r->version, r->version_len);
+	c->cur_held = false;
 }
 
 /* Copy raw head bytes for replay; gives up (head not kept) when full. */
@@ -248,18 +236,16 @@ void http_head_append(struct rs_http_conn *c, const uint8_t *p, size_t n)
 	store_put(c, p, n);
 }
 
-/* n bytes of whole head lines, each of which http_head_append would have
- * been given alone: one copy when the region grows in place (then every
- * line would have too); otherwise line by line, so that a move or a
- * give-up happens at the same line as before. */
-void http_head_append_lines(struct rs_http_conn *c, const uint8_t *p,
-			    size_t n)
+/* http_head_append_lines when the head is still kept and n > 0: one copy
+ * when the region grows in place (then every line would have too);
+ * otherwise line by line, so that a move or a give-up happens at the same
+ * line as before. */
+void http_head_append_lines_kept(struct rs_http_conn *c, const uint8_t *p,
+				 size_t n)
 {
 	struct http_req *r = &c->cur;
 	uint64_t need = (uint64_t)r->used + n;
 
-	if (!r->keep || !n)
-		return;
 	if (need <= STORE && r->pos % STORE + need <= STORE &&
 	    r->pos + need - store_live(c) <= STORE) {
 		store_put(c, p, n);

@@ -359,10 +359,39 @@ static inline struct http_pend *http_pend_seq(struct rs_http_conn *c,
 }
 
 /* http.c: requests in flight (the store and the queue) */
-void http_cur_begin(struct rs_http_conn *c, uint64_t ts);
+void http_cur_flush(struct rs_http_conn *c);
 void http_head_append(struct rs_http_conn *c, const uint8_t *p, size_t n);
-void http_head_append_lines(struct rs_http_conn *c, const uint8_t *p,
-			    size_t n);
+void http_head_append_lines_kept(struct rs_http_conn *c, const uint8_t *p,
+				 size_t n);
+
+/* A new request starts: fresh fields and an empty region.  Inline (once
+ * per request); only a request still holding cur's fields needs a call. */
+static inline void http_cur_begin(struct rs_http_conn *c, uint64_t ts)
+{
+	struct http_req *r = &c->cur;
+
+	if (c->cur_held)
+		http_cur_flush(c);
+	r->ts = ts;
+	r->pos = c->p_count ? c->st_end : 0;
+	r->used = 0;
+	r->flags = 0;
+	r->method_len = r->uri_len = r->host_len = r->ua_len = 0;
+	r->version_len = 0;
+	r->method[0] = r->uri[0] = r->host[0] = r->ua[0] = r->version[0] = 0;
+	r->kind = K_OTHER;
+	r->keep = ((const struct http_priv *)c->l->priv)->keep_head;
+	c->has_cur = true;
+}
+
+/* n bytes of whole head lines, each of which http_head_append would have
+ * been given alone.  Inline: heads are not kept unless replay is on. */
+static inline void http_head_append_lines(struct rs_http_conn *c,
+					  const uint8_t *p, size_t n)
+{
+	if (c->cur.keep && n)
+		http_head_append_lines_kept(c, p, n);
+}
 uint64_t http_commit(struct rs_http_conn *c, uint32_t flags);
 void http_try_emit(struct rs_http_conn *c);
 void http_emit_front(struct rs_http_conn *c);
