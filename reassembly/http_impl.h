@@ -344,18 +344,18 @@ static inline void http_set_field(char *dst, uint16_t *dlen, size_t max,
 		*flags |= RS_HTTP_F_TRUNCATED;
 }
 
-/* The waiting request with sequence number seq, or NULL. */
+/* The waiting request with sequence number seq, or NULL.  The queue holds
+ * seqs next_seq - p_count .. next_seq - 1 in order (requests join at the
+ * end with the next seq and leave from the front), so one unsigned compare
+ * finds it: below the first, k wraps past p_count. */
 static inline struct http_pend *http_pend_seq(struct rs_http_conn *c,
 					      uint64_t seq)
 {
-	uint64_t first;
+	uint64_t k = seq - (c->next_seq - c->p_count);
 
-	if (!c->p_count)
+	if (k >= c->p_count)
 		return NULL;
-	first = c->pend[c->p_head].seq;
-	if (seq < first || seq - first >= c->p_count)
-		return NULL;
-	return &c->pend[(c->p_head + (seq - first)) % RS_HTTP_PENDING_MAX];
+	return &c->pend[(c->p_head + k) % RS_HTTP_PENDING_MAX];
 }
 
 /* http.c: requests in flight (the store and the queue) */
