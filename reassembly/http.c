@@ -335,15 +335,15 @@ void http_emit_front(struct rs_http_conn *c)
 		c->b_base = c->b_end = 0;
 }
 
-void http_try_emit(struct rs_http_conn *c)
+/* http_try_emit found the front request done. */
+void http_emit_done(struct rs_http_conn *c)
 {
-	while (c->p_count) {
-		struct http_pend *e = &c->pend[c->p_head];
+	const struct http_pend *e;
 
-		if (!e->req_done || !e->resp_done)
-			break;
+	do {
 		http_emit_front(c);
-	}
+		e = &c->pend[c->p_head];
+	} while (c->p_count && e->req_done && e->resp_done);
 }
 
 static void evict(struct rs_http_conn *c)

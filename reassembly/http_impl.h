@@ -393,7 +393,17 @@ static inline void http_head_append_lines(struct rs_http_conn *c,
 		http_head_append_lines_kept(c, p, n);
 }
 uint64_t http_commit(struct rs_http_conn *c, uint32_t flags);
-void http_try_emit(struct rs_http_conn *c);
+void http_emit_done(struct rs_http_conn *c);
+
+/* Emit the requests at the front that are done both ways.  The test is
+ * inline: when a request's head ends, its response is still to come. */
+static inline void http_try_emit(struct rs_http_conn *c)
+{
+	const struct http_pend *e = &c->pend[c->p_head];
+
+	if (c->p_count && e->req_done && e->resp_done)
+		http_emit_done(c);
+}
 void http_emit_front(struct rs_http_conn *c);
 /* Kept request bodies (only when the layer keeps them). */
 void http_body_keep(struct rs_http_conn *c, const uint8_t *p, size_t n);
