@@ -272,11 +272,20 @@ void http_emit_front(struct rs_http_conn *c)
 	bool held = c->cur_held && c->p_count == 1;
 	struct rs_http_txn *t = held ? &c->cur.txn : &p->txn;
 	const uint8_t *s = c->store + e->pos % STORE;
-	/* The entry read before the byte copies into t, which the compiler
-	 * must assume could change it. */
+	/* The entry read whole before anything is stored into t (or the
+	 * stats), which the compiler must assume could change it: t may be
+	 * in c, and it would read each field again after each store. */
 	size_t hl = e->head_len, ml = e->method_len, ul = e->uri_len;
 	size_t nl = e->host_len, al = e->ua_len, vl = e->version_len;
-	uint32_t fl;
+	uint64_t req_len = e->req_body_len, resp_len = e->resp_body_len;
+	uint64_t ts = e->ts_ns, resp_ts = e->resp_ts_ns;
+	uint32_t kept = e->body_kept;
+	const uint8_t *body = kept ? c->body + e->body_off : NULL;
+	bool complete = p->keep_body && e->body_full && e->body_end &&
+			kept == req_len;
+	int status = e->status;
+	uint32_t fl = e->flags | c->cflags;
+	bool seen = e->resp_seen;
 
 	/* http_set_field cut the version to its field already; said again
 	 * here (a cmov) for gcc's link-time inliner, which otherwise sees
@@ -284,26 +293,24 @@ void http_emit_front(struct rs_http_conn *c)
 	if (vl > RS_HTTP_VERSION_MAX - 1)
 		vl = RS_HTTP_VERSION_MAX - 1;
 
-	t->req_body_len = e->req_body_len;
-	t->req_body = e->body_kept ? c->body + e->body_off : NULL;
-	t->req_body_kept = e->body_kept;
-	t->req_body_complete = p->keep_body && e->body_full && e->body_end &&
-			       e->body_kept == e->req_body_len;
-	t->resp_body_len = e->resp_body_len;
-	t->status = e->status;
-	fl = e->flags | c->cflags;
-	if (!e->resp_seen) {
+	if (!seen) {
 		fl |= RS_HTTP_F_NO_RESPONSE;
 		RS_STAT_INC(l->stats.unanswered);
 	}
-	t->flags = fl;
 	if (fl & RS_HTTP_F_TRUNCATED)
 		RS_STAT_INC(l->stats.truncated);
 	if (fl & RS_HTTP_F_SMUGGLING)
 		RS_STAT_INC(l->stats.smuggling);
 	RS_STAT_INC(l->stats.txns);
-	t->ts_ns = e->ts_ns;
-	t->resp_ts_ns = e->resp_ts_ns;
+	t->req_body_len = req_len;
+	t->req_body = body;
+	t->req_body_kept = kept;
+	t->req_body_complete = complete;
+	t->resp_body_len = resp_len;
+	t->status = status;
+	t->flags = fl;
+	t->ts_ns = ts;
+	t->resp_ts_ns = resp_ts;
 	t->req_head = hl ? s : NULL;
 	t->req_head_len = hl;
 	s += hl;
