@@ -115,7 +115,12 @@ struct rs_http_conn *rs_http_conn_new(struct rs_http_layer *l,
 		c->body = NULL;
 		c->body_cap = 0;
 	}
-	/* The body buffer, the line buffers and the store need no clearing. */
+	/* The body buffer, the line buffers and the store need no clearing.
+	 * cur is cleared: its txn is handed to the callback, whose string
+	 * arrays must be initialised past their lengths (rs_http_txn). */
+	_Static_assert(offsetof(struct rs_http_conn, cur) +
+			       sizeof(c->cur) <= offsetof(struct rs_http_conn, body),
+		       "cur must lie in the cleared part");
 	memset(c, 0, offsetof(struct rs_http_conn, body));
 	c->l = l;
 	c->f = f;

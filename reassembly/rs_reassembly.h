@@ -222,7 +222,10 @@ enum {
 const char *rs_http_flag_name(unsigned bit);
 
 /* One request and (if seen) its response.  Strings are NUL-terminated and
- * may hold any bytes: outputs must escape them. */
+ * may hold any bytes: outputs must escape them.  Every byte of each string
+ * array is initialised, past the length too (what lies there is
+ * unspecified), so a reader may load whole blocks of an array and mask off
+ * what is past the length. */
 struct rs_http_txn {
 	uint64_t ts_ns;                 /* first byte of the request */
 	uint64_t resp_ts_ns;            /* first byte of the response, or 0 */

@@ -574,9 +574,8 @@ char *put_jstr_arr(char *p, const uint8_t *s, size_t n, size_t cap)
 /* put_jstr_arr clamps each length to its array (the layer keeps them
  * within; this keeps the bounds true even if it did not), and reads the
  * string fields' arrays in whole 16-byte blocks up
- * to the one holding the end.  Bytes past the length are initialised too:
- * the HTTP layer's transaction is calloc'd (rs_http_layer_init) and only
- * ever overwritten. */
+ * to the one holding the end.  Bytes past the length are initialised too,
+ * as struct rs_http_txn promises (rs_reassembly.h). */
 #define JSTR(p, t, fld, len) \
 	put_jstr_arr((p), (const uint8_t *)(t)->fld, (len), sizeof (t)->fld)
 #define TXN_ARR16(fld) _Static_assert(sizeof ((struct rs_http_txn *)0)->fld % 16 == 0 && \
