@@ -265,18 +265,6 @@ static int file_header(struct rs_file *f)
 	}
 }
 
-/* Whether rs_file_next() may take its fast path: classic pcap in our byte
- * order from 2.4 on (the two lengths never stored swapped), a file or
- * memory (no stream to wait for), no damage recorded.  Damage clears it
- * (rs_file_fail); what clears damage calls this again. */
-static void file_fast_check(struct rs_file *f)
-{
-	f->fast_caplen = f->snaplen && f->snaplen < RS_MAX_CAPLEN ?
-			 f->snaplen : RS_MAX_CAPLEN;
-	f->fast = !f->err && f->fmt == RS_FMT_PCAP && !f->pcap_swap &&
-		  f->pcap_minor >= 4 && f->sfd < 0;
-}
-
 static int open_finish(struct rs_file **out, struct rs_file *f, int rc,
 		       char *err, size_t errlen)
 {
@@ -303,7 +291,7 @@ static int open_finish(struct rs_file **out, struct rs_file *f, int rc,
 		return rc;
 	}
 	f->errbuf[0] = '\0';
-	file_fast_check(f);
+	rs_file_fast_check(f);
 	*out = f;
 	return 0;
 }
@@ -505,7 +493,7 @@ static __attribute__((noinline)) int file_next_slow(struct rs_file *f,
 }
 
 /* The fast path is rs_pcap_next() for a record that passes every check
- * (file_fast_check() says which files): the same frame, in fewer steps.
+ * (rs_file_fast_check() says which files): the same frame, in fewer steps.
  * Any other record, the end of the data included, goes to rs_pcap_next()
  * for its error or 0. */
 int rs_file_next(struct rs_file *f, struct rs_frame *fr)
@@ -576,7 +564,7 @@ int rs_file_remap(struct rs_file *f)
 	f->chores_at = f->pos;
 	if (f->err && f->err_eof)
 		rs_file_clear_err(f);
-	file_fast_check(f);
+	rs_file_fast_check(f);
 	return 1;
 }
 

@@ -115,11 +115,24 @@ int rs_file_fail(struct rs_file *f, int err, uint64_t off, bool eof,
 
 /* Forget recorded damage: after the data grew past a record that was cut
  * short (the parsers leave no half-done state on such damage). */
+/* Whether rs_file_next() may take its fast path: classic pcap in our byte
+ * order from 2.4 on (the two lengths never stored swapped), a file or
+ * memory (no stream to wait for), no damage recorded.  Damage clears it
+ * (rs_file_fail); clearing the damage checks again. */
+static inline void rs_file_fast_check(struct rs_file *f)
+{
+	f->fast_caplen = f->snaplen && f->snaplen < RS_MAX_CAPLEN ?
+			 f->snaplen : RS_MAX_CAPLEN;
+	f->fast = !f->err && f->fmt == RS_FMT_PCAP && !f->pcap_swap &&
+		  f->pcap_minor >= 4 && f->sfd < 0;
+}
+
 static inline void rs_file_clear_err(struct rs_file *f)
 {
 	f->err = 0;
 	f->err_eof = false;
 	f->errbuf[0] = '\0';
+	rs_file_fast_check(f);
 }
 
 /* Format parsers (file_pcap.c, file_pcapng.c).  *_open parses the file
