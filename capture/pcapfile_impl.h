@@ -113,8 +113,6 @@ struct rs_file {
 int rs_file_fail(struct rs_file *f, int err, uint64_t off, bool eof,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* Forget recorded damage: after the data grew past a record that was cut
- * short (the parsers leave no half-done state on such damage). */
 /* Whether rs_file_next() may take its fast path: classic pcap in our byte
  * order from 2.4 on (the two lengths never stored swapped), a file or
  * memory (no stream to wait for), no damage recorded.  Damage clears it
@@ -127,6 +125,8 @@ static inline void rs_file_fast_check(struct rs_file *f)
 		  f->pcap_minor >= 4 && f->sfd < 0;
 }
 
+/* Forget recorded damage: after the data grew past a record that was cut
+ * short (the parsers leave no half-done state on such damage). */
 static inline void rs_file_clear_err(struct rs_file *f)
 {
 	f->err = 0;
