@@ -5,7 +5,6 @@
 #include "pcapfile_impl.h"
 
 #define PCAP_FILE_HDR 24u
-#define PCAP_REC_HDR RS_PCAP_REC_HDR
 /* libpcap's LT_LINKTYPE(): the upper bits carry FCS length and flags. */
 #define PCAP_LINKTYPE_MASK 0x03ffffffu
 
@@ -46,10 +45,10 @@ int rs_pcap_next(struct rs_file *f, struct rs_frame *fr)
 
 	if (left == 0)
 		return 0;
-	if (left < PCAP_REC_HDR)
+	if (left < RS_PCAP_REC_HDR)
 		return rs_file_fail(f, -EINVAL, off, true,
 				    "truncated record header (%zu of %u bytes)",
-				    left, PCAP_REC_HDR);
+				    left, RS_PCAP_REC_HDR);
 	sec = rs_rd32(h, f->pcap_swap);
 	frac = rs_rd32(h + 4, f->pcap_swap);
 	caplen = rs_rd32(h + 8, f->pcap_swap);
@@ -67,11 +66,11 @@ int rs_pcap_next(struct rs_file *f, struct rs_frame *fr)
 		return rs_file_fail(f, -EINVAL, off, false,
 				    "record caplen %u exceeds snapshot length %u",
 				    caplen, f->snaplen);
-	if (left - PCAP_REC_HDR < caplen)
+	if (left - RS_PCAP_REC_HDR < caplen)
 		return rs_file_fail(f, -EINVAL, off, true,
 				    "record data truncated (caplen %u, %zu bytes left)",
-				    caplen, left - PCAP_REC_HDR);
+				    caplen, left - RS_PCAP_REC_HDR);
 	rs_pcap_frame(f, fr, h, off, sec, frac, caplen, wirelen);
-	f->pos = off + PCAP_REC_HDR + caplen;
+	f->pos = off + RS_PCAP_REC_HDR + caplen;
 	return 1;
 }

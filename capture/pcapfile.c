@@ -453,6 +453,16 @@ static __attribute__((noinline)) void prefetch_more(struct rs_file *f)
 	f->pf = pf;
 }
 
+/* A record was returned, ending at f->pos: the housekeeping and the
+ * prefetching that may be due. */
+static inline void record_done(struct rs_file *f, uint64_t frame_off)
+{
+	if (f->pos >= f->chores_at)
+		file_chores(f, frame_off);
+	if (f->pos + RS_PREFETCH_AHEAD > f->pf)
+		prefetch_more(f);
+}
+
 /* Everything the fast path of rs_file_next() does not take: other formats
  * and byte orders, streams, the end of the data, damage. */
 static __attribute__((noinline)) int file_next_slow(struct rs_file *f,
@@ -485,10 +495,8 @@ static __attribute__((noinline)) int file_next_slow(struct rs_file *f,
 			return -EAGAIN;
 		}
 	}
-	if (rc == 1 && f->pos >= f->chores_at)
-		file_chores(f, fr->offset);
-	if (rc == 1 && f->pos + RS_PREFETCH_AHEAD > f->pf)
-		prefetch_more(f);
+	if (rc == 1)
+		record_done(f, fr->offset);
 	return rc;
 }
 
@@ -513,10 +521,7 @@ int rs_file_next(struct rs_file *f, struct rs_frame *fr)
 					      rs_rd32(h + 4, false), caplen,
 					      rs_rd32(h + 12, false));
 				f->pos = off + RS_PCAP_REC_HDR + caplen;
-				if (f->pos >= f->chores_at)
-					file_chores(f, off);
-				if (f->pos + RS_PREFETCH_AHEAD > f->pf)
-					prefetch_more(f);
+				record_done(f, off);
 				return 1;
 			}
 		}
@@ -564,7 +569,6 @@ int rs_file_remap(struct rs_file *f)
 	f->chores_at = f->pos;
 	if (f->err && f->err_eof)
 		rs_file_clear_err(f);
-	rs_file_fast_check(f);
 	return 1;
 }
 
