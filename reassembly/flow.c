@@ -196,6 +196,15 @@ static inline uint16_t key_vlan(const struct rs_pkt *p)
 	return 0;
 }
 
+/* A key's last word: the lower end's port first (low 32 bits), the VLAN,
+ * the protocol, the address length. */
+static inline uint64_t key_w4(uint32_t ports, uint16_t vlan, uint8_t proto,
+			      uint8_t addr_len)
+{
+	return (uint64_t)ports | (uint64_t)vlan << 32 | (uint64_t)proto << 48 |
+	       (uint64_t)addr_len << 56;
+}
+
 /* Build the canonical key of p.  *src_is_lo tells which end sent p.
  * Returns false for packets that are not flow traffic. */
 static inline bool key_build(const struct rs_pkt *p, struct rs_flow_key *k,
@@ -254,8 +263,7 @@ static inline bool key_build(const struct rs_pkt *p, struct rs_flow_key *k,
 	ports = (uint32_t)sp | (uint32_t)dp << 16;
 	if (!*src_is_lo)                /* the lower end's port first */
 		ports = ports >> 16 | ports << 16;
-	k->w[4] = (uint64_t)ports | (uint64_t)vlan << 32 |
-		  (uint64_t)p->l4proto << 48 | (uint64_t)p->addr_len << 56;
+	k->w[4] = key_w4(ports, vlan, p->l4proto, p->addr_len);
 	return true;
 }
 
@@ -782,8 +790,7 @@ static inline struct rs_flow *fcache_probe4(struct rs_flow_worker *w,
 		return NULL;
 	memcpy(&a, p->src, 4);
 	memcpy(&b, p->dst, 4);
-	m = (uint64_t)key_vlan(p) << 32 | (uint64_t)p->l4proto << 48 |
-	    (uint64_t)4 << 56;
+	m = key_w4(0, key_vlan(p), p->l4proto, 4);
 	fwd = ((uint32_t)p->sport | (uint32_t)p->dport << 16) | m;
 	rev = ((uint32_t)p->dport | (uint32_t)p->sport << 16) | m;
 	e = &w->fcache[fcache_set4(a, b, p->sport, p->dport, m, w->t->seed) *
