@@ -286,13 +286,12 @@ bool http_parse_status(const uint8_t *p, size_t n, int *status, bool *http10)
 /* ---- framing headers ------------------------------------------------ */
 
 /* Content-Length: 1*DIGIT, or a list of identical values (RFC 9110 8.6;
- * empty list elements are skipped, as for any list). */
+ * empty list elements are skipped, as for any list).  Reads any value; its
+ * caller gives it those http_cl_digits declined. */
 void http_cl_apply(struct http_msg *m, const uint8_t *v, size_t n)
 {
 	size_t i = 0, values = 0;
 
-	if (http_cl_digits(m, v, n))
-		return;
 	while (i <= n) {
 		const uint8_t *e = v + i;
 		size_t en = 0;
