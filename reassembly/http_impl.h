@@ -9,6 +9,25 @@
 
 #include "rs_reassembly.h"
 
+/* Lines and header names are scanned 16 bytes at a time where SSE2 is there
+ * (and not turned off, so that tests cover the plain paths too). */
+#if defined(__SSE2__) && !defined(HTTP_NO_SSE2)
+#include <emmintrin.h>
+#define HTTP_SSE2 1
+
+static inline __m128i http_load16(const uint8_t *s)
+{
+	return _mm_loadu_si128((const __m128i *)(const void *)s);
+}
+
+/* Bit k set when byte k of x is LF. */
+static inline unsigned http_lf_bits(__m128i x)
+{
+	return (unsigned)_mm_movemask_epi8(
+		_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')));
+}
+#endif
+
 /* A line that spans segments is copied here, up to these many bytes (the
  * rest is dropped, its last HTTP_TAIL bytes kept).  Requests need room for a
  * method and a whole logged URI; responses only for short framing headers. */
@@ -147,7 +166,7 @@ struct http_msg {
 
 /* The usual Content-Length value, 1 to 18 digits (as one list element
  * would be read): applied, true.  Inline, so that the header loop needs no
- * call for it; anything else is http_cl_apply's. */
+ * call for it; when it declines, http_cl_apply reads the value. */
 static inline bool http_cl_digits(struct http_msg *m, const uint8_t *v,
 				  size_t n)
 {

@@ -3,13 +3,6 @@
 
 #include "http_impl.h"
 
-/* Header names are scanned 16 bytes at a time where SSE2 is there (and not
- * turned off, so that tests cover the plain path too). */
-#if defined(__SSE2__) && !defined(HTTP_NO_SSE2)
-#include <emmintrin.h>
-#define HTTP_SSE2 1
-#endif
-
 #define F(x) RS_HTTP_F_##x
 
 /* ---- the message in progress, per direction ------------------------- */
@@ -578,8 +571,7 @@ static inline unsigned name_chars(__m128i x)
 /* Bit k clear when p[k] is a letter or '-', for p[0..16). */
 static inline unsigned name_block(const uint8_t *p)
 {
-	return name_chars(_mm_loadu_si128((const __m128i *)(const void *)p)) ^
-	       0xffffu;
+	return name_chars(http_load16(p)) ^ 0xffffu;
 }
 
 /* The usual name, letters and '-' up to a ':' in x's 16 bytes: bit i set,
@@ -718,18 +710,6 @@ static size_t headers_plain(struct rs_http_conn *c, int dir, const uint8_t *p,
 }
 
 #ifdef HTTP_SSE2
-/* Bit k set when byte k of x is LF. */
-static inline unsigned lf_bits(__m128i x)
-{
-	return (unsigned)_mm_movemask_epi8(
-		_mm_cmpeq_epi8(x, _mm_set1_epi8('\n')));
-}
-
-static inline __m128i load16(const uint8_t *s)
-{
-	return _mm_loadu_si128((const __m128i *)(const void *)s);
-}
-
 /* The first LF in s[16..lim) (s[0..16) has none), or NULL.  lim16 is
  * lim - 16, no earlier than the segment: past it, the 16 bytes ending at
  * lim are read and shifted into place. */
@@ -739,10 +719,10 @@ static inline const uint8_t *lf_after(const uint8_t *s, const uint8_t *lim16)
 		unsigned m;
 
 		if (s > lim16) {
-			m = lf_bits(load16(lim16)) >> (s - lim16);
+			m = http_lf_bits(http_load16(lim16)) >> (s - lim16);
 			return m ? s + (unsigned)__builtin_ctz(m) : NULL;
 		}
-		m = lf_bits(load16(s));
+		m = http_lf_bits(http_load16(s));
 		if (m)
 			return s + (unsigned)__builtin_ctz(m);
 	}
@@ -795,10 +775,10 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 
 		if (__builtin_expect(q <= lim32, 1)) {
 			/* Most lines are at most 32 bytes long. */
-			__m128i x = load16(q);
+			__m128i x = http_load16(q);
 
 			nc = name_colon(x);
-			m = lf_bits(x) | lf_bits(load16(q + 16)) << 16;
+			m = http_lf_bits(x) | http_lf_bits(http_load16(q + 16)) << 16;
 			if (m) {
 				lf = q + (unsigned)__builtin_ctz(m);
 			} else {
@@ -808,14 +788,14 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 			}
 		} else { /* the rest before lim is in its last 32 bytes */
 			/* 64 bits: q may be lim, a shift by 32. */
-			m = (unsigned)((lf_bits(load16(lim32)) |
-					(uint64_t)lf_bits(load16(lim16)) << 16) >>
+			m = (unsigned)((http_lf_bits(http_load16(lim32)) |
+					(uint64_t)http_lf_bits(http_load16(lim16)) << 16) >>
 				       (q - lim32));
 			if (!m)
 				break;
 			lf = q + (unsigned)__builtin_ctz(m);
 			if (q <= lim16)
-				nc = name_colon(load16(q));
+				nc = name_colon(http_load16(q));
 		}
 		/* The usual name (an empty line has none). */
 		if (nc > 1) {

@@ -3,12 +3,6 @@
 
 #include "http_impl.h"
 
-/* As in http_msg.c: SSE2 where there (and not turned off for the tests). */
-#if defined(__SSE2__) && !defined(HTTP_NO_SSE2)
-#include <emmintrin.h>
-#define HTTP_SSE2 1
-#endif
-
 #define F(x) RS_HTTP_F_##x
 
 static size_t body_take(struct rs_http_conn *c, int dir, const uint8_t *p,
@@ -182,13 +176,8 @@ static inline const uint8_t *start_lf(const uint8_t *p, size_t n)
 {
 #ifdef HTTP_SSE2
 	if (n >= 32) {
-		const __m128i lf = _mm_set1_epi8('\n');
-		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
-		__m128i b = _mm_loadu_si128(
-			(const __m128i *)(const void *)(p + 16));
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, lf)) |
-			     (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, lf))
-				     << 16;
+		unsigned m = http_lf_bits(http_load16(p)) |
+			     http_lf_bits(http_load16(p + 16)) << 16;
 
 		if (m)
 			return p + __builtin_ctz(m);
