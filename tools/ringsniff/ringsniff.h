@@ -81,6 +81,9 @@ struct rs_worker {
 	alignas(64) uint64_t frames;        /* frames seen before the filter */
 	uint64_t filtered;                  /* frames the user-space filter dropped */
 	uint64_t last_ts_ns;
+	/* Frames need more than decode and flows: sharding, a user filter,
+	 * -c or -w (rs_workers_init, rs_pcap_out_open). */
+	bool extras;
 	unsigned id;
 	int cpu;                            /* pinned CPU, -1 = none */
 	struct rs_app *app;

@@ -297,6 +297,9 @@ int rs_pcap_out_open(struct rs_app *app, int linktype)
 	int rc = rs_pcapw_open(&app->pcapw, &cfg, app->nworkers, err, sizeof err);
 	if (rc < 0)
 		fprintf(stderr, "ringsniff: -w %s\n", err);
+	/* Before the workers' first frame, or (--watch) on their thread. */
+	for (unsigned i = 0; rc == 0 && i < app->nworkers; i++)
+		app->workers[i].extras = true;
 	return rc;
 }
 
