@@ -89,11 +89,12 @@ struct rs_pkt {
 	uint32_t caplen, wirelen;
 	uint64_t ts_ns;             /* filled by the caller, not by rs_decode */
 
+	/* Laid out for decode's fast path (Ethernet, IPv4, TCP): the fields it
+	 * writes come first with no padding between them, those it leaves zero
+	 * (but for the timestamp option) follow from vlan_count on, so that it
+	 * clears one run of bytes, not all of them. */
 	uint16_t flags;             /* RS_PKT_* */
 	uint16_t ethertype;         /* innermost, host order; 0 for raw IP */
-	uint8_t vlan_count;
-	uint16_t vlan_id[RS_MAX_VLAN]; /* outermost first, 12-bit VID */
-
 	uint8_t ip_version;         /* 4, 6, or 0 for non-IP */
 	uint8_t ttl;
 	uint8_t l4proto;            /* IPPROTO_* of the final header (after IPv6
@@ -105,20 +106,21 @@ struct rs_pkt {
 	const uint8_t *l3;          /* IP header */
 	const uint8_t *l4;          /* L4 header (also ESP, GRE, ...), NULL for
 				     * non-first fragments and no-next-header */
+	const uint8_t *payload;     /* L4 payload (TCP/UDP data; ICMP: after the
+				     * 4-byte type/code/checksum); else NULL */
 	uint32_t l3_len;            /* IP datagram bytes present (header+payload) */
 	uint32_t ip_id;             /* IPv4 id or IPv6 fragment id */
-	uint16_t frag_offset;       /* in bytes */
-
+	uint32_t payload_len;       /* bytes present, bounded by caplen and IP length */
 	uint16_t sport, dport;      /* host order, TCP/UDP */
 	uint32_t seq, ack;          /* TCP, host order */
 	uint16_t window;            /* TCP raw window (unscaled) */
 	uint8_t tcp_flags;          /* FIN=0x01 SYN=0x02 RST=0x04 PSH ACK URG ECE CWR */
-	struct rs_tcp_opts tcpopt;
-	uint8_t icmp_type, icmp_code;
 
-	const uint8_t *payload;     /* L4 payload (TCP/UDP data; ICMP: after the
-				     * 4-byte type/code/checksum); else NULL */
-	uint32_t payload_len;       /* bytes present, bounded by caplen and IP length */
+	uint8_t vlan_count;
+	uint16_t vlan_id[RS_MAX_VLAN]; /* outermost first, 12-bit VID */
+	uint16_t frag_offset;       /* in bytes */
+	uint8_t icmp_type, icmp_code;
+	struct rs_tcp_opts tcpopt;
 };
 
 #define RS_TCP_FIN 0x01
