@@ -582,10 +582,11 @@ static inline void addr4(uint8_t dst[16], const uint8_t *src)
  * capture.  Decodes such a frame exactly as the general path would (same
  * fields, same counters) in one pass without calls; returns false, having
  * written nothing, for any other frame.  Every check is made before the
- * bytes it covers are read. */
+ * bytes it covers are read.  flow_only (rs_decode_flow): only the fields
+ * the flow layer reads. */
 static inline bool fast_eth_ipv4_tcp(struct rs_pkt *p, const uint8_t *frame,
 				     uint32_t caplen, uint32_t wirelen,
-				     struct rs_decode_stats *st)
+				     struct rs_decode_stats *st, bool flow_only)
 {
 	enum { L3 = ETH_HLEN_, L4 = ETH_HLEN_ + IPV4_MIN_HLEN };
 
@@ -608,37 +609,45 @@ static inline bool fast_eth_ipv4_tcp(struct rs_pkt *p, const uint8_t *frame,
 		ts = true;
 	}
 
-	/* Not pkt_reset: the fields below fill the struct up to window, and
-	 * from there on it is zero but for the timestamp option. */
-	memset((char *)p + FAST_TAIL, 0, sizeof(*p) - FAST_TAIL);
+	/* Not pkt_reset: the fields written below fill the struct up to
+	 * window; from there on it is zero but for tcp_flags and the
+	 * timestamp option.  The flow layer reads only tcp_flags and
+	 * vlan_count there. */
+	if (flow_only)
+		p->vlan_count = 0;
+	else
+		memset((char *)p + FAST_TAIL, 0, sizeof(*p) - FAST_TAIL);
+	/* The flow layer's fields. */
 	p->frame = frame;
 	p->caplen = caplen;
 	p->wirelen = wirelen;
 	p->flags = 0;
-	p->ethertype = ETYPE_IPV4;
 	p->ip_version = 4;
-	p->addr_len = 4;
-	p->l3 = b;
-	p->ttl = b[8];
 	p->l4proto = P_TCP;
-	p->ip_id = rd16(b + 4);
+	p->addr_len = 4;
 	addr4(p->src, b + 12);
 	addr4(p->dst, b + 16);
-	p->l3_len = tot;
+	p->l3 = b;
 	p->l4 = t;
+	p->payload = t + thl;
+	p->payload_len = tot - IPV4_MIN_HLEN - thl;
 	p->sport = rd16(t);
 	p->dport = rd16(t + 2);
 	p->seq = rd32(t + 4);
 	p->ack = rd32(t + 8);
 	p->tcp_flags = t[13];
-	p->window = rd16(t + 14);
-	if (ts) {
-		p->tcpopt.tsval = rd32(t + 24);
-		p->tcpopt.tsecr = rd32(t + 28);
-		p->tcpopt.has_ts = 1;
+	if (!flow_only) {
+		p->ethertype = ETYPE_IPV4;
+		p->ttl = b[8];
+		p->ip_id = rd16(b + 4);
+		p->l3_len = tot;
+		p->window = rd16(t + 14);
+		if (ts) {
+			p->tcpopt.tsval = rd32(t + 24);
+			p->tcpopt.tsecr = rd32(t + 28);
+			p->tcpopt.has_ts = 1;
+		}
 	}
-	p->payload = t + thl;
-	p->payload_len = tot - IPV4_MIN_HLEN - thl;
 	if (st) {
 		RS_STAT_INC(st->packets);
 		RS_STAT_ADD(st->bytes, wirelen);
@@ -687,7 +696,17 @@ inline enum rs_decode_err rs_decode(struct rs_pkt *p, int linktype,
 			     uint32_t wirelen, struct rs_decode_stats *st)
 {
 	if (likely(linktype == RS_LINKTYPE_ETHERNET) &&
-	    likely(fast_eth_ipv4_tcp(p, frame, caplen, wirelen, st)))
+	    likely(fast_eth_ipv4_tcp(p, frame, caplen, wirelen, st, false)))
+		return RS_DERR_NONE;
+	return decode_full(p, linktype, frame, caplen, wirelen, NULL, st);
+}
+
+inline enum rs_decode_err rs_decode_flow(struct rs_pkt *p, int linktype,
+			     const uint8_t *frame, uint32_t caplen,
+			     uint32_t wirelen, struct rs_decode_stats *st)
+{
+	if (likely(linktype == RS_LINKTYPE_ETHERNET) &&
+	    likely(fast_eth_ipv4_tcp(p, frame, caplen, wirelen, st, true)))
 		return RS_DERR_NONE;
 	return decode_full(p, linktype, frame, caplen, wirelen, NULL, st);
 }

@@ -212,6 +212,18 @@ enum rs_decode_err rs_decode(struct rs_pkt *p, int linktype,
 			     const uint8_t *frame, uint32_t caplen,
 			     uint32_t wirelen, struct rs_decode_stats *st);
 
+/* rs_decode() for a view that only rs_flow_packet() reads: the same result,
+ * counters and fields, except that a frame of rs_decode's fast path
+ * (Ethernet, IPv4 without options, TCP without options but timestamps)
+ * leaves ethertype, ttl, ip_id, l3_len, window, vlan_id, frag_offset,
+ * icmp_type, icmp_code and tcpopt as they were: the flow layer reads none
+ * of them, and not writing them is a quarter of the decoding.  Any
+ * other frame gets the whole view. */
+enum rs_decode_err rs_decode_flow(struct rs_pkt *p, int linktype,
+				  const uint8_t *frame, uint32_t caplen,
+				  uint32_t wirelen,
+				  struct rs_decode_stats *st);
+
 /* What a live ring knows about a frame that the frame itself no longer says.
  * Fill it straight from struct rs_frame (capture/); all-zero = nothing. */
 struct rs_decode_meta {

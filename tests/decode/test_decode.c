@@ -340,12 +340,30 @@ static void test_stats_totals(void **state)
  * all-zero meta (which changes nothing) always takes the general one.  Both
  * must give the same view and counters for every frame: each Ethernet frame
  * of both tables, cut at every length, with wirelen equal and larger, and
- * with each header byte set to values that steer the fast path's checks. */
+ * with each header byte set to values that steer the fast path's checks.
+ * rs_decode_flow must give the same result, counters and flow fields. */
+/* The fields rs_decode_flow writes on every path (rs_decode.h), equal. */
+static bool flow_view_equal(const struct rs_pkt *a, const struct rs_pkt *b)
+{
+#define EQ(f) (memcmp(&a->f, &b->f, sizeof(a->f)) == 0)
+	if (!(EQ(frame) && EQ(caplen) && EQ(wirelen) && EQ(ts_ns) &&
+	      EQ(flags) && EQ(ip_version) && EQ(l4proto) && EQ(addr_len) &&
+	      EQ(src) && EQ(dst) && EQ(l3) && EQ(l4) && EQ(payload) &&
+	      EQ(payload_len) && EQ(sport) && EQ(dport) && EQ(seq) &&
+	      EQ(ack) && EQ(tcp_flags) && EQ(vlan_count)))
+		return false;
+#undef EQ
+	for (unsigned i = 0; i < a->vlan_count && i < RS_MAX_VLAN; i++)
+		if (a->vlan_id[i] != b->vlan_id[i])
+			return false;
+	return true;
+}
+
 static void agree(const char *name, const uint8_t *data, uint32_t n,
 		  uint32_t wire)
 {
 	static const struct rs_decode_meta none;
-	static struct dresult a, b;
+	static struct dresult a, b, c;
 	uint8_t *buf = dup_exact(data, n);
 
 	decode_into(&a, RS_LINKTYPE_ETHERNET, buf, n, wire, NULL);
@@ -354,6 +372,15 @@ static void agree(const char *name, const uint8_t *data, uint32_t n,
 	    memcmp(&a.st, &b.st, sizeof(a.st)))
 		fail_msg("%s: caplen %u wirelen %u: fast and general paths "
 			 "differ (err %d vs %d)", name, n, wire, a.e, b.e);
+	/* rs_decode_flow: the same but for the fields it may leave. */
+	memset(&c.p, 0x5a, sizeof(c.p));
+	c.p.ts_ns = TS_MARK;
+	memset(&c.st, 0, sizeof(c.st));
+	c.e = rs_decode_flow(&c.p, RS_LINKTYPE_ETHERNET, buf, n, wire, &c.st);
+	if (c.e != a.e || !flow_view_equal(&a.p, &c.p) ||
+	    memcmp(&a.st, &c.st, sizeof(a.st)))
+		fail_msg("%s: caplen %u wirelen %u: rs_decode_flow differs "
+			 "(err %d vs %d)", name, n, wire, c.e, a.e);
 	free(buf);
 }
 

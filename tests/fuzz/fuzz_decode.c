@@ -11,7 +11,8 @@
  * The frame is decoded in place: it ends where the fuzzer's buffer ends, so
  * ASan flags any read past caplen.  Checks: the view stays inside the frame
  * (fuzz_util.h), the counters match the result, rs_decode equals
- * rs_decode_ex without metadata, and metadata changes only what it should.
+ * rs_decode_ex without metadata and rs_decode_flow in the fields that one
+ * writes, and metadata changes only what it should.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,6 +41,23 @@ static bool same_view(const struct rs_pkt *a, const struct rs_pkt *b)
 	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
+/* The fields rs_decode_flow writes on every path, equal. */
+static bool same_flow_view(const struct rs_pkt *a, const struct rs_pkt *b)
+{
+#define EQ(f) (memcmp(&a->f, &b->f, sizeof(a->f)) == 0)
+	if (!(EQ(frame) && EQ(caplen) && EQ(wirelen) && EQ(ts_ns) &&
+	      EQ(flags) && EQ(ip_version) && EQ(l4proto) && EQ(addr_len) &&
+	      EQ(src) && EQ(dst) && EQ(l3) && EQ(l4) && EQ(payload) &&
+	      EQ(payload_len) && EQ(sport) && EQ(dport) && EQ(seq) &&
+	      EQ(ack) && EQ(tcp_flags) && EQ(vlan_count)))
+		return false;
+#undef EQ
+	for (unsigned i = 0; i < a->vlan_count && i < RS_MAX_VLAN; i++)
+		if (a->vlan_id[i] != b->vlan_id[i])
+			return false;
+	return true;
+}
+
 static void check_addrs(const struct rs_pkt *p)
 {
 	char buf[46];
@@ -58,12 +76,12 @@ static void check_addrs(const struct rs_pkt *p)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rs_decode_stats st0 = { 0 }, st1 = { 0 }, st2 = { 0 },
-			       sum = { 0 };
+			       st3 = { 0 }, sum = { 0 };
 	struct rs_decode_meta meta = { 0 };
-	struct rs_pkt p0, p1, p2;
+	struct rs_pkt p0, p1, p2, p3;
 	const uint8_t *frame;
 	uint32_t caplen, wirelen;
-	int lt, e0, e1, e2;
+	int lt, e0, e1, e2, e3;
 	uint8_t ctl;
 
 	if (size < 1)
@@ -116,6 +134,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e1 = rs_decode_ex(&p1, lt, frame, caplen, wirelen, NULL, &st1);
 	FZ_CHECK(e1 == e0 && same_view(&p0, &p1));
 	FZ_CHECK(memcmp(&st0, &st1, sizeof(st0)) == 0);
+
+	/* rs_decode_flow: the same flow fields; the whole view but for
+	 * Ethernet (its fast path leaves some fields). */
+	memset(&p3, 0x3c, sizeof(p3));
+	p3.ts_ns = 42;
+	e3 = rs_decode_flow(&p3, lt, frame, caplen, wirelen, &st3);
+	FZ_CHECK(e3 == e0 && same_flow_view(&p0, &p3));
+	FZ_CHECK(memcmp(&st0, &st3, sizeof(st0)) == 0);
+	if (lt != RS_LINKTYPE_ETHERNET)
+		FZ_CHECK(same_view(&p0, &p3));
 
 	/* With metadata. */
 	memset(&p2, 0, sizeof(p2));

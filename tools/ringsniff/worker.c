@@ -105,8 +105,9 @@ __attribute__((noinline)) void rs_worker_frame(struct rs_worker *w,
 		e = rs_decode_ex(&p, fr->linktype, fr->data, fr->caplen,
 				 fr->wirelen, &meta, &w->dstats);
 	} else {
-		e = rs_decode(&p, fr->linktype, fr->data, fr->caplen,
-			      fr->wirelen, &w->dstats);
+		/* (Only rs_flow_packet reads p.) */
+		e = rs_decode_flow(&p, fr->linktype, fr->data, fr->caplen,
+				   fr->wirelen, &w->dstats);
 	}
 	p.ts_ns = fr->ts_ns;
 	w->last_ts_ns = fr->ts_ns;
