@@ -49,6 +49,7 @@ static bool frame_is_mine(const struct rs_worker *w, const struct rs_frame *fr)
 static __attribute__((noinline)) bool frame_extras(struct rs_worker *w,
 						   const struct rs_frame *fr)
 {
+	/* Read once: the counter stores below could alias it otherwise. */
 	struct rs_app *app = w->app;
 
 	if (app->shard_files && !frame_is_mine(w, fr))
