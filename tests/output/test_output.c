@@ -473,14 +473,12 @@ static uint64_t rand_num(struct fx *x)
 	}
 }
 
-static void test_random(void **state)
+static void random_lines(struct fx *x, int rounds)
 {
-	struct fx *x = *state;
 	struct rs_http_txn *t = x->t;
 	struct rs_flow_info flows[64];
 	for (size_t i = 0; i < 64; i++)
 		rand_flow(x, &flows[i]);
-	int rounds = getenv("RS_TEST_QUICK") ? 3000 : 30000;
 	for (int i = 0; i < rounds; i++) {
 		rand_field(x, t->method, sizeof t->method, &t->method_len);
 		rand_field(x, t->uri, sizeof t->uri, &t->uri_len);
@@ -497,6 +495,46 @@ static void test_random(void **state)
 			rand_flow(x, f);
 		check_http(x, f);
 	}
+}
+
+static void test_random(void **state)
+{
+	random_lines(*state, getenv("RS_TEST_QUICK") ? 3000 : 30000);
+}
+
+/* rs_log_http has a fast way for the usual line and a general way for
+ * any line; the other tests reach both (the fast way hands a line over at
+ * a byte that needs care, a flush, new endpoints or a new second).  Here
+ * every line goes the general way, as on stdout (fast_below 0), plain
+ * ones too: the same bytes.  A finished buffer takes no line. */
+static void test_general_way(void **state)
+{
+	struct fx *x = *state;
+	struct rs_sink so;
+	struct rs_outbuf ob;
+	assert_int_equal(rs_sink_open(&so, "-"), 0);
+	assert_int_equal(rs_outbuf_init(&ob, &so), 0);
+	assert_int_equal(ob.fast_below, 0);
+	rs_outbuf_fini(&ob);
+	rs_sink_close(&so);
+
+	struct rs_flow_info f;
+	flow_v4(&f, 0xc6120002, 0xc6120001, 47400, 80);
+	basic_txn(x->t);
+	check_http(x, &f);
+	x->out.fast_below = 0;
+	check_http(x, &f);
+	for (int which = 0; which < 5; which++) {
+		basic_txn(x->t);
+		sweep(x, &f, which);
+	}
+	random_lines(x, 3000);
+
+	rs_outbuf_fini(&x->out);
+	assert_int_equal(x->out.fast_below, 0);
+	rs_log_http(&x->out, &f, x->t);
+	assert_int_equal(x->out.len, 0);
+	assert_int_equal(x->out.lines, 0);
 }
 
 /* ---- flow lines --------------------------------------------------- */
@@ -566,6 +604,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lengths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_longest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_general_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_lines, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -68,6 +68,12 @@ void rs_sink_close(struct rs_sink *s)
 	pthread_mutex_destroy(&s->lock);
 }
 
+/* A line is built in place at the buffer's end; it is at most this long
+ * (bounded fields, each byte escaped to at most 6), so flush before it. */
+#define RS_MAX_LINE (6 * (RS_HTTP_URI_MAX + RS_HTTP_HOST_MAX + RS_HTTP_UA_MAX + \
+			  RS_HTTP_METHOD_MAX + RS_HTTP_VERSION_MAX) + 1024)
+_Static_assert(RS_MAX_LINE < RS_OUTBUF_SIZE, "line must fit the buffer");
+
 int rs_outbuf_init(struct rs_outbuf *b, struct rs_sink *s)
 {
 	memset(b, 0, sizeof *b);
@@ -77,6 +83,8 @@ int rs_outbuf_init(struct rs_outbuf *b, struct rs_sink *s)
 	if (!b->buf)
 		return -ENOMEM;
 	b->sink = s;
+	/* stdout flushes each line: those take the general way. */
+	b->fast_below = s->is_stdout ? 0 : RS_OUTBUF_SIZE - RS_MAX_LINE + 1;
 	return 0;
 }
 
@@ -112,13 +120,8 @@ void rs_outbuf_fini(struct rs_outbuf *b)
 	free(b->buf);
 	b->buf = NULL;
 	b->sink = NULL;
+	b->fast_below = 0;
 }
-
-/* A line is built in place at the buffer's end; it is at most this long
- * (bounded fields, each byte escaped to at most 6), so flush before it. */
-#define RS_MAX_LINE (6 * (RS_HTTP_URI_MAX + RS_HTTP_HOST_MAX + RS_HTTP_UA_MAX + \
-			  RS_HTTP_METHOD_MAX + RS_HTTP_VERSION_MAX) + 1024)
-_Static_assert(RS_MAX_LINE < RS_OUTBUF_SIZE, "line must fit the buffer");
 
 /* Two ways to write.  The bounded start of a line (keys, numbers,
  * addresses, the HTTP strings) goes through a bare char * with no room check
@@ -254,17 +257,24 @@ static void ts_new_sec(uint64_t ns)
 		       UINT64_MAX - ts_last.base_ns : 999999999u;
 }
 
+/* The time d ns into the second of ts_last (d < 1e9). */
+static inline __attribute__((always_inline))
+char *fmt_ts_in(char *p, uint64_t d)
+{
+	unsigned us = (unsigned)d / 1000u;
+	memcpy(p, ts_last.txt, sizeof ts_last.txt);
+	p += ts_last.len;
+	memcpy(p, digits3 + 4 * (size_t)(us / 1000), 4);
+	memcpy(p + 3, digits3 + 4 * (size_t)(us % 1000), 4);
+	return p + 6;
+}
+
 static inline __attribute__((always_inline))
 char *fmt_ts(char *p, uint64_t ns)
 {
 	if (ns - ts_last.base_ns > ts_last.span)
 		ts_new_sec(ns);
-	unsigned us = (unsigned)(ns - ts_last.base_ns) / 1000u;
-	memcpy(p, ts_last.txt, sizeof ts_last.txt);
-	p += ts_last.len;
-	memcpy(p, digits3 + 4 * (us / 1000), 4);
-	memcpy(p + 3, digits3 + 4 * (us % 1000), 4);
-	return p + 6;
+	return fmt_ts_in(p, ns - ts_last.base_ns);
 }
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one.
@@ -350,20 +360,30 @@ typedef char v16c __attribute__((vector_size(16)));   /* what the builtin takes 
 typedef uint64_t v2u64 __attribute__((vector_size(16)));
 #define V16(c) ((v16){c, c, c, c, c, c, c, c, c, c, c, c, c, c, c, c})
 
-/* Bit j set: byte j of the sixteen needs care.  Read as signed, bytes from
+/* Byte j's top bit set: byte j of the sixteen needs care (special16 gives
+ * them as bit j).  Read as signed, bytes from
  * 0x80 are negative like the controls; xor 2 moves '"' to 0x20 (and space
  * away from it), so a saturating v ^ 2 - 0x21 is negative, its top bit
  * set, for exactly the controls, '"' and bytes from 0x80: one subtract
  * where a compare was three instructions with the one for '"'. */
-static unsigned special16(v16 v)
+static v16 care16(v16 v)
 {
 #if defined(__clang__)
 	v16 lt = __builtin_elementwise_sub_sat(v ^ V16(0x02), V16(0x21));
 #else
 	v16 lt = (v16)__builtin_ia32_psubsb128((v16c)(v ^ V16(0x02)), (v16c)V16(0x21));
 #endif
-	v16 m = lt | (v16)(v == V16('\\'));
+	return lt | (v16)(v == V16('\\'));
+}
+
+static unsigned mask16(v16 m)
+{
 	return (unsigned)__builtin_ia32_pmovmskb128((v16c)m);
+}
+
+static unsigned special16(v16 v)
+{
+	return mask16(care16(v));
 }
 
 static v16 load16(const uint8_t *s)
@@ -489,6 +509,34 @@ care:;
 	size_t k = i + (unsigned)__builtin_ctz(m);
 	return put_jstr_rest(p + k, s, n, k);
 }
+
+/* The fast way's string: s[0..n) stored as is and p + n returned, or NULL
+ * if a byte needs care (the line then takes the general way).  n and cap
+ * as for put_jstr_arr.  Past 16 bytes the blocks' flags are gathered in a
+ * register and tested once, and the last block is the 16 bytes that end
+ * at n (overlapping the one before): no mask. */
+static inline __attribute__((always_inline))
+char *jstr_plain(char *p, const uint8_t *s, size_t n, size_t cap)
+{
+	if (n <= 16) {
+		v16 x = load16(s);
+		store16(p, x);
+		return special16(x) & low_bits[n] ? NULL : p + n;
+	}
+	n = n < cap ? n : cap;
+	v16 acc = V16(0);
+	size_t i = 0;
+	do {
+		v16 x = load16(s + i);
+		store16(p + i, x);
+		acc |= care16(x);
+		i += 16;
+	} while (i < n - 16);
+	v16 x = load16(s + n - 16);
+	store16(p + n - 16, x);
+	acc |= care16(x);
+	return mask16(acc) ? NULL : p + n;
+}
 #else
 /* Without SSE2: eight bytes at a time in a 64-bit word. */
 #define ONES UINT64_C(0x0101010101010101)
@@ -568,6 +616,21 @@ char *put_jstr_arr(char *p, const uint8_t *s, size_t n, size_t cap)
 			return put_jstr_rest(p + k, s, n, k);
 		}
 	}
+}
+
+static inline __attribute__((always_inline))
+char *jstr_plain(char *p, const uint8_t *s, size_t n, size_t cap)
+{
+	n = n < cap ? n : cap;
+	uint64_t m = 0;
+	for (size_t i = 0; i < n; i += 8) {
+		memcpy(p + i, s + i, 8);
+		uint64_t w = special8(load8le(s + i));
+		if (n - i < 8)
+			w &= (UINT64_C(1) << 8 * (n - i)) - 1;
+		m |= w;
+	}
+	return m ? NULL : p + n;
 }
 #endif
 
@@ -689,10 +752,9 @@ static struct ep_entry *ep_miss(struct ep_entry *set,
 	return &set[0];
 }
 
-/* Writes EP_TXT_MAX bytes (the line's bound counts that much anyway) and
- * returns the end of the text. */
+/* The set f's endpoints map to. */
 static inline __attribute__((always_inline))
-char *put_endpoints(char *p, const struct rs_flow_info *f)
+struct ep_entry *ep_set(const struct rs_flow_info *f)
 {
 	/* One multiply of the ports and the address words at both ends (IPv4
 	 * uses the first): its top bits depend on every input bit, so client
@@ -702,18 +764,46 @@ char *put_endpoints(char *p, const struct rs_flow_info *f)
 	memcpy(&a0, f->cli_addr, 4);
 	memcpy(&a3, f->cli_addr + 12, 4);
 	uint64_t h = ((uint64_t)ports << 32 | (a0 ^ a3)) * UINT64_C(0x9e3779b97f4a7c15);
-	struct ep_entry *set = ep_cache[h >> 57], *c = &set[0];
 	_Static_assert(EP_SETS == 128, "h >> 57 picks one of 128 sets");
-	if (!ep_hit(c, f)) {
-		c = &set[1];
-		if (!ep_hit(c, f))
-			c = ep_miss(set, f);
-	}
+	return ep_cache[h >> 57];
+}
+
+/* Writes EP_TXT_MAX bytes (the line's bound counts that much anyway) and
+ * returns the end of the text. */
+static inline __attribute__((always_inline))
+char *ep_copy(char *p, const struct ep_entry *c)
+{
 	/* IPv4 text is at most 88 bytes: copy 96, the rest only for IPv6. */
 	memcpy(p, c->txt, 96);
 	if (c->len > 96)
 		memcpy(p + 96, c->txt + 96, EP_TXT_MAX - 96);
 	return p + c->len;
+}
+
+/* f's entry, or NULL if it is not cached. */
+static inline __attribute__((always_inline))
+const struct ep_entry *ep_find(const struct rs_flow_info *f)
+{
+	struct ep_entry *set = ep_set(f);
+	if (ep_hit(&set[0], f))
+		return &set[0];
+	if (ep_hit(&set[1], f))
+		return &set[1];
+	return NULL;
+}
+
+/* f's entry, rendered if it was not cached. */
+static inline __attribute__((always_inline))
+const struct ep_entry *ep_get(const struct rs_flow_info *f)
+{
+	const struct ep_entry *c = ep_find(f);
+	return c ? c : ep_miss(ep_set(f), f);
+}
+
+static inline __attribute__((always_inline))
+char *put_endpoints(char *p, const struct rs_flow_info *f)
+{
+	return ep_copy(p, ep_get(f));
 }
 
 /* JSON array of the names of the bits set in flags. */
@@ -773,52 +863,123 @@ _Static_assert(sizeof HTTP_KEYS + 27 + EP_TXT_MAX + 3 * 20 + 5 * 16 + 6 *
 		RS_HTTP_METHOD_MAX + RS_HTTP_VERSION_MAX) <= RS_MAX_LINE - 256,
 	       "the unchecked part of an HTTP line must fit RS_MAX_LINE");
 
-void rs_log_http(struct rs_outbuf *b, const struct rs_flow_info *f,
-		 const struct rs_http_txn *t)
+/* The status: nearly always three digits, one load from digits3. */
+static inline __attribute__((always_inline))
+char *put_status(char *p, int status)
 {
-	if (!b->sink)
-		return;
-	struct line l = line_begin(b);
-	char *p = l.p;
+	if ((unsigned)status - 100u < 900u) {
+		memcpy(p, digits3 + 4 * (size_t)status, 4);
+		return p + 3;
+	}
+	if (status >= 0)
+		return fmt_u64(p, (uint64_t)status);
+	return CPYL(p, "null");
+}
+
+/* The line's end from "flags" on, p being where it goes, when there are
+ * flags (a few lines in ten at most): out of line, a tail call from both
+ * ways. */
+__attribute__((noinline))
+static void http_end_flags(struct rs_outbuf *b, char *p, uint32_t flags)
+{
+	struct line l = {CPYL(p, ",\"flags\":"), b->buf + RS_OUTBUF_SIZE - 1};
+	put_flags(&l, flags, rs_http_flag_name);
+	PUTL(&l, "}");
+	line_end(b, &l);
+}
+
+/* One line, the general way (fast false: any line) or the fast way (fast
+ * true), which only takes the usual line: whatever needs a call (a flush,
+ * stdout, a new second, endpoints not cached, a byte that needs care)
+ * makes it give the line up, returning false, and the general way writes
+ * it again from its start (nothing is committed before the end).  With no
+ * call left on it but a tail call, the fast way saves and restores no
+ * registers per line.  fast is a constant: one layout, two functions. */
+static inline __attribute__((always_inline))
+bool http_line(struct rs_outbuf *b, const struct rs_flow_info *f,
+	       const struct rs_http_txn *t, bool fast)
+{
+	uint64_t d = t->ts_ns - ts_last.base_ns;   /* ns into ts_last's second */
+	const struct ep_entry *c;
+	char *p;
+	if (fast) {
+		/* Also true with no sink, or on stdout (fast_below 0). */
+		if (b->len >= b->fast_below || d > ts_last.span ||
+		    !(c = ep_find(f)))
+			return false;
+		p = b->buf + b->len;
+	} else {
+		if (!b->sink)
+			return true;
+		p = line_begin(b).p;
+		if (d > ts_last.span) {
+			ts_new_sec(t->ts_ns);
+			d = t->ts_ns - ts_last.base_ns;
+		}
+		c = ep_get(f);
+	}
+	/* A string field: NULL from the fast way gives the line up. */
+#define HTTP_STR(fld, len) do {                                                \
+		p = fast ? jstr_plain(p, (const uint8_t *)t->fld, (len), sizeof t->fld) \
+			 : JSTR(p, t, fld, (len));                             \
+		if (fast && !p)                                                \
+			return false;                                          \
+	} while (0)
 	p = CPYL(p, "{\"ts\":");
-	p = fmt_ts(p, t->ts_ns);
-	p = put_endpoints(p, f);
+	p = fmt_ts_in(p, d);
+	p = ep_copy(p, c);
 	p = CPY16(p, ",\"method\":\"");
-	p = JSTR(p, t, method, t->method_len);
+	HTTP_STR(method, t->method_len);
 	p = CPY16(p, "\",\"uri\":\"");
-	p = JSTR(p, t, uri, t->uri_len);
+	HTTP_STR(uri, t->uri_len);
 	/* An empty host or user agent is null. */
 	if (t->host_len) {
 		p = CPY16(p, "\",\"host\":\"");
-		p = JSTR(p, t, host, t->host_len);
+		HTTP_STR(host, t->host_len);
 		p = CPY16(p, "\",\"version\":\"");
 	} else {
 		p = CPYL(p, "\",\"host\":null,\"version\":\"");
 	}
-	p = JSTR(p, t, version, t->version_len);
+	HTTP_STR(version, t->version_len);
 	if (t->ua_len) {
 		p = CPYL(p, "\",\"user_agent\":\"");
-		p = JSTR(p, t, user_agent, t->ua_len);
+		HTTP_STR(user_agent, t->ua_len);
 		p = CPYL(p, "\",\"req_body_len\":");
 	} else {
 		p = CPYL(p, "\",\"user_agent\":null,\"req_body_len\":");
 	}
+#undef HTTP_STR
 	p = fmt_u64(p, t->req_body_len);
 	p = CPY16(p, ",\"status\":");
-	if (t->status >= 0)
-		p = fmt_u64(p, (uint64_t)t->status);
-	else
-		p = CPYL(p, "null");
+	p = put_status(p, t->status);
 	p = CPYL(p, ",\"resp_body_len\":");
 	p = fmt_u64(p, t->resp_body_len);
-	if (!t->flags) {
-		line_commit(b, CPY16(p, ",\"flags\":[]}\n"));
-	} else {
-		l.p = CPYL(p, ",\"flags\":");
-		put_flags(&l, t->flags, rs_http_flag_name);
-		PUTL(&l, "}");
-		line_end(b, &l);
+	if (t->flags) {
+		http_end_flags(b, p, t->flags);
+		return true;
 	}
+	p = CPY16(p, ",\"flags\":[]}\n");
+	if (fast) {             /* not on stdout: nothing to flush */
+		b->len = (size_t)(p - b->buf);
+		b->lines++;
+	} else {
+		line_commit(b, p);
+	}
+	return true;
+}
+
+__attribute__((noinline))
+static void log_http_any(struct rs_outbuf *b, const struct rs_flow_info *f,
+			 const struct rs_http_txn *t)
+{
+	http_line(b, f, t, false);
+}
+
+void rs_log_http(struct rs_outbuf *b, const struct rs_flow_info *f,
+		 const struct rs_http_txn *t)
+{
+	if (!http_line(b, f, t, true))
+		log_http_any(b, f, t);
 }
 
 static const char *proto_name(uint8_t p)

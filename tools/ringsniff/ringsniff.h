@@ -69,6 +69,8 @@ struct rs_outbuf {
 	size_t len;
 	uint64_t lines;               /* in buf, added to the sink's at flush */
 	char *buf;                    /* RS_OUTBUF_SIZE bytes, allocated once */
+	size_t fast_below;            /* an HTTP line may take the fast way
+					 * while len is below this (0: never) */
 };
 
 struct rs_app;

@@ -123,6 +123,16 @@ static void on_txn(void *user, const struct rs_flow_info *f,
 {
 	struct rs_worker *w = user;
 	rs_log_http(&w->http_out, f, t);
+}
+
+/* With --replay (app->replay is NULL without it): on_txn, then the
+ * request to the replay thread.  A callback of its own, so that on_txn is
+ * only the line, a tail call. */
+static void on_txn_replay(void *user, const struct rs_flow_info *f,
+			  const struct rs_http_txn *t)
+{
+	struct rs_worker *w = user;
+	rs_log_http(&w->http_out, f, t);
 	/* Copies what it needs into this worker's queue; never waits. */
 	rs_replay_submit(w->app->replay, w->id, f, t);
 }
@@ -154,7 +164,8 @@ int rs_workers_init(struct rs_app *app, unsigned n)
 		/* (-w opens later: rs_pcap_out_open sets it then.) */
 		w->extras = app->shard_files || w->fset || app->opts.count;
 		if (rc == 0)
-			rc = rs_http_layer_init(&w->http, on_txn, w);
+			rc = rs_http_layer_init(&w->http, app->opts.replay ?
+						on_txn_replay : on_txn, w);
 		if (rc == 0 && app->opts.replay)  /* replay sends bodies too */
 			rc = rs_http_layer_set_keep_body(
 				&w->http, rs_replay_keep_body(&app->opts.replay_opts));
