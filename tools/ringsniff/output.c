@@ -132,10 +132,22 @@ struct line {
 	char *p, *end;
 };
 
-static void put(struct line *l, const char *s, size_t n)
+__attribute__((noinline, cold))
+static void put_clip(struct line *l, const char *s, size_t n)
 {
 	if ((size_t)(l->end - l->p) < n)
 		n = (size_t)(l->end - l->p);
+	memcpy(l->p, s, n);
+	l->p += n;
+}
+
+/* In line: a literal's copy is then a few moves, not a call. */
+static inline void put(struct line *l, const char *s, size_t n)
+{
+	if ((size_t)(l->end - l->p) < n) {
+		put_clip(l, s, n);
+		return;
+	}
 	memcpy(l->p, s, n);
 	l->p += n;
 }
@@ -811,19 +823,22 @@ static void put_flags(struct line *l, uint32_t flags,
 		      const char *(*name_of)(unsigned bit))
 {
 	bool first = true;
-	put(l, "[", 1);
-	for (unsigned bit = 0; bit < 32; bit++) {
-		const char *name;
-		if (!(flags & (1u << bit)) || !(name = name_of(bit)))
+	/* The set bits only, lowest first. */
+	for (; flags; flags &= flags - 1) {
+		const char *name = name_of((unsigned)__builtin_ctz(flags));
+		if (!name)
 			continue;
-		if (!first)
-			put(l, ",", 1);
-		put(l, "\"", 1);
+		if (first)
+			PUTL(l, "[\"");
+		else
+			PUTL(l, "\",\"");
 		puts_(l, name);
-		put(l, "\"", 1);
 		first = false;
 	}
-	put(l, "]", 1);
+	if (first)
+		PUTL(l, "[]");
+	else
+		PUTL(l, "\"]");
 }
 
 static struct line line_begin(struct rs_outbuf *b)
