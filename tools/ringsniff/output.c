@@ -700,22 +700,25 @@ static char *fmt_addr(char *p, const uint8_t *a, uint8_t alen)
  * Keyed on the endpoint values themselves (not the flow's address, which a
  * later flow may reuse); per thread, so workers never share it. */
 #define EP_TXT_MAX 154  /* 4 keys (48) + 2 addresses (45 each) + 2 ports (5 each) */
-/* The key: cli_addr, srv_addr, cli_port, srv_port, which lie together in
- * struct rs_flow_info, so one compare of 36 bytes checks them all. */
-#define EP_KEY_OFF offsetof(struct rs_flow_info, cli_addr)
-#define EP_KEY_LEN 36
-_Static_assert(offsetof(struct rs_flow_info, srv_addr) == EP_KEY_OFF + 16 &&
-	       offsetof(struct rs_flow_info, cli_port) == EP_KEY_OFF + 32 &&
-	       offsetof(struct rs_flow_info, srv_port) == EP_KEY_OFF + 34,
-	       "the endpoints must lie together in rs_flow_info");
+/* The key: rs_flow_info's first 40 bytes, proto, addr_len, vlan, cli_addr,
+ * srv_addr, cli_port, srv_port, with no padding between, so that two
+ * 16-byte compares (bytes 0-15 and 24-39) check them all.  proto and vlan
+ * are in it only because they lie there. */
+#define EP_KEY_LEN 40
+_Static_assert(offsetof(struct rs_flow_info, addr_len) == 1 &&
+	       offsetof(struct rs_flow_info, vlan) == 2 &&
+	       offsetof(struct rs_flow_info, cli_addr) == 4 &&
+	       offsetof(struct rs_flow_info, srv_addr) == 20 &&
+	       offsetof(struct rs_flow_info, cli_port) == 36 &&
+	       offsetof(struct rs_flow_info, srv_port) == EP_KEY_LEN - 2,
+	       "the endpoints must lie together, unpadded, in rs_flow_info");
 struct ep_entry {
-	uint8_t key[EP_KEY_LEN];      /* the bytes of rs_flow_info above */
-	uint8_t addr_len;
-	uint8_t len;                  /* 0: empty */
+	alignas(64) uint8_t key[EP_KEY_LEN];   /* the bytes of rs_flow_info above */
+	uint8_t len;                           /* 0: empty */
 	char txt[EP_TXT_MAX];
 };
-_Static_assert(sizeof(struct ep_entry) == 192, "three cache lines per entry");
-/* 128 sets of 2 ways, 48 KiB per thread (only entries in use get cached):
+_Static_assert(sizeof(struct ep_entry) == 256, "four cache lines per entry");
+/* 128 sets of 2 ways, 64 KiB per thread (only entries in use get cached):
  * direct-mapped, 32 interleaved connections missed on ~12% of lines (pairs
  * sharing a slot); two ways keep both of a pair. */
 #define EP_SETS 128
@@ -724,7 +727,7 @@ static _Thread_local struct ep_entry ep_cache[EP_SETS][EP_WAYS];
 
 static const uint8_t *ep_key(const struct rs_flow_info *f)
 {
-	return (const uint8_t *)f + EP_KEY_OFF;
+	return (const uint8_t *)f;
 }
 
 /* Kept out of line: a miss is rare and would make every hit pay for its
@@ -742,15 +745,19 @@ static void ep_render(struct ep_entry *c, const struct rs_flow_info *f)
 	q = CPYL(q, "\",\"dst_port\":");
 	q = fmt_u64(q, f->srv_port);
 	c->len = (uint8_t)(q - c->txt);
-	c->addr_len = f->addr_len;
 	memcpy(c->key, ep_key(f), EP_KEY_LEN);
 }
 
 static inline bool ep_hit(const struct ep_entry *c,
 			  const struct rs_flow_info *f)
 {
-	return memcmp(c->key, ep_key(f), EP_KEY_LEN) == 0 &&
-	       c->addr_len == f->addr_len && c->len != 0;
+#if defined(__SSE2__) && !defined(RS_OUTPUT_NO_SSE2)
+	v16 eq = (load16(ep_key(f)) == load16(c->key)) &
+		 (load16(ep_key(f) + EP_KEY_LEN - 16) == load16(c->key + EP_KEY_LEN - 16));
+	return mask16(eq) == 0xffff && c->len != 0;
+#else
+	return memcmp(c->key, ep_key(f), EP_KEY_LEN) == 0 && c->len != 0;
+#endif
 }
 
 /* A miss: the newest goes to way 0, the one there moves to way 1. */
@@ -772,7 +779,7 @@ struct ep_entry *ep_set(const struct rs_flow_info *f)
 	 * uses the first): its top bits depend on every input bit, so client
 	 * ports spread, and so do many clients on one port. */
 	uint32_t ports, a0, a3;
-	memcpy(&ports, ep_key(f) + 32, 4);
+	memcpy(&ports, &f->cli_port, 4);
 	memcpy(&a0, f->cli_addr, 4);
 	memcpy(&a3, f->cli_addr + 12, 4);
 	uint64_t h = ((uint64_t)ports << 32 | (a0 ^ a3)) * UINT64_C(0x9e3779b97f4a7c15);
