@@ -530,7 +530,8 @@ care:;
 static inline __attribute__((always_inline))
 char *jstr_plain(char *p, const uint8_t *s, size_t n, size_t cap)
 {
-	if (n <= 16) {
+	/* Most are short: that way falls through, the loop is out of line. */
+	if (__builtin_expect(n <= 16, 1)) {
 		v16 x = load16(s);
 		store16(p, x);
 		return special16(x) & low_bits[n] ? NULL : p + n;
