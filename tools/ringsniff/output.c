@@ -190,9 +190,10 @@ static unsigned ndigits(uint64_t v)
 /* Decimal by hand, two digits per division, written back to front once the
  * length is known: a line holds a dozen numbers (printf cost more than the
  * rest of the line).  Most are small (ports, status, lengths), and those
- * take a short way in 32 bits.  At most 20 bytes. */
+ * take a short way in 32 bits.  At most 20 bytes.  With short_only, a v
+ * from 10000 on is not written: NULL. */
 static inline __attribute__((always_inline))
-char *fmt_u64(char *p, uint64_t v)
+char *fmt_num(char *p, uint64_t v, bool short_only)
 {
 	if (v < 100) {
 		if (v < 10) {
@@ -213,6 +214,8 @@ char *fmt_u64(char *p, uint64_t v)
 		memcpy(p, digits2 + 2 * lo, 2);
 		return p + 2;
 	}
+	if (short_only)
+		return NULL;
 	char *e = p + ndigits(v), *q = e;
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);
@@ -225,6 +228,12 @@ char *fmt_u64(char *p, uint64_t v)
 	else
 		q[-1] = (char)('0' + v);
 	return e;
+}
+
+static inline __attribute__((always_inline))
+char *fmt_u64(char *p, uint64_t v)
+{
+	return fmt_num(p, v, false);
 }
 
 static void put_u64(struct line *l, uint64_t v)
@@ -886,16 +895,17 @@ _Static_assert(sizeof HTTP_KEYS + 27 + EP_TXT_MAX + 3 * 20 + 5 * 16 + 6 *
 		RS_HTTP_METHOD_MAX + RS_HTTP_VERSION_MAX) <= RS_MAX_LINE - 256,
 	       "the unchecked part of an HTTP line must fit RS_MAX_LINE");
 
-/* The status: nearly always three digits, one load from digits3. */
+/* The status: nearly always three digits, one load from digits3.
+ * short_only as for fmt_num. */
 static inline __attribute__((always_inline))
-char *put_status(char *p, int status)
+char *put_status(char *p, int status, bool short_only)
 {
 	if ((unsigned)status - 100u < 900u) {
 		memcpy(p, digits3 + 4 * (size_t)status, 4);
 		return p + 3;
 	}
 	if (status >= 0)
-		return fmt_u64(p, (uint64_t)status);
+		return fmt_num(p, (uint64_t)status, short_only);
 	return CPYL(p, "null");
 }
 
@@ -909,6 +919,67 @@ static void http_end_flags(struct rs_outbuf *b, char *p, uint32_t flags)
 	put_flags(&l, flags, rs_http_flag_name);
 	PUTL(&l, "}");
 	line_end(b, &l);
+}
+
+/* Where http_end starts: at the value of req_body_len, status or
+ * resp_body_len. */
+enum http_end_at { AT_REQ_LEN, AT_STATUS, AT_RESP_LEN };
+
+static void http_end_any(struct rs_outbuf *b, char *p,
+			 const struct rs_http_txn *t, enum http_end_at at);
+
+/* The line from the value at on, p being where it goes.  The fast way
+ * takes numbers below 10000: for a longer one it has the general way
+ * finish the line, a tail call, so that the long number's registers are
+ * not saved on every line. */
+static inline __attribute__((always_inline))
+void http_end(struct rs_outbuf *b, char *p, const struct rs_http_txn *t,
+	      bool fast, enum http_end_at at)
+{
+	char *q;
+	switch (at) {
+	case AT_REQ_LEN:
+		q = fmt_num(p, t->req_body_len, fast);
+		if (fast && !q) {
+			http_end_any(b, p, t, AT_REQ_LEN);
+			return;
+		}
+		p = CPY16(q, ",\"status\":");
+		/* fall through */
+	case AT_STATUS:
+		q = put_status(p, t->status, fast);
+		if (fast && !q) {
+			http_end_any(b, p, t, AT_STATUS);
+			return;
+		}
+		p = CPYL(q, ",\"resp_body_len\":");
+		/* fall through */
+	case AT_RESP_LEN:
+		q = fmt_num(p, t->resp_body_len, fast);
+		if (fast && !q) {
+			http_end_any(b, p, t, AT_RESP_LEN);
+			return;
+		}
+		p = q;
+	}
+	if (t->flags) {
+		http_end_flags(b, p, t->flags);
+		return;
+	}
+	p = CPY16(p, ",\"flags\":[]}\n");
+	if (fast) {             /* not on stdout: nothing to flush */
+		b->len = (size_t)(p - b->buf);
+		b->lines++;
+	} else {
+		line_commit(b, p);
+	}
+}
+
+__attribute__((noinline))
+static void http_end_any(struct rs_outbuf *b, char *p,
+			 const struct rs_http_txn *t, enum http_end_at at)
+{
+	http_end(b, p, t, false, at);
 }
 
 /* One line, the general way (fast false: any line) or the fast way (fast
@@ -972,22 +1043,7 @@ bool http_line(struct rs_outbuf *b, const struct rs_flow_info *f,
 		p = CPYL(p, "\",\"user_agent\":null,\"req_body_len\":");
 	}
 #undef HTTP_STR
-	p = fmt_u64(p, t->req_body_len);
-	p = CPY16(p, ",\"status\":");
-	p = put_status(p, t->status);
-	p = CPYL(p, ",\"resp_body_len\":");
-	p = fmt_u64(p, t->resp_body_len);
-	if (t->flags) {
-		http_end_flags(b, p, t->flags);
-		return true;
-	}
-	p = CPY16(p, ",\"flags\":[]}\n");
-	if (fast) {             /* not on stdout: nothing to flush */
-		b->len = (size_t)(p - b->buf);
-		b->lines++;
-	} else {
-		line_commit(b, p);
-	}
+	http_end(b, p, t, fast, AT_REQ_LEN);
 	return true;
 }
 
