@@ -900,7 +900,7 @@ _Static_assert(sizeof HTTP_KEYS + 27 + EP_TXT_MAX + 3 * 20 + 5 * 16 + 6 *
 static inline __attribute__((always_inline))
 char *put_status(char *p, int status, bool short_only)
 {
-	if ((unsigned)status - 100u < 900u) {
+	if (__builtin_expect((unsigned)status - 100u < 900u, 1)) {
 		memcpy(p, digits3 + 4 * (size_t)status, 4);
 		return p + 3;
 	}
