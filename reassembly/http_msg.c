@@ -845,9 +845,26 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 			hdr = http_hdr_kind(q, i, dir);
 		}
 		last = (uint8_t)hdr;
-		if (hdr != H_OTHER)
-			header_known(c, dir, hdr, q,
-				     (size_t)(lf - q) - (lf[-1] == '\r'), i, j);
+		take = (size_t)(lf - q) - (lf[-1] == '\r');
+		/* A copy of header_known for each kind, in which its tests of
+		 * the kind and (for Host and User-Agent, dir 0's only) of dir
+		 * fold away. */
+		switch (hdr) {
+		case H_HOST:
+			header_known(c, 0, H_HOST, q, take, i, j);
+			break;
+		case H_UA:
+			header_known(c, 0, H_UA, q, take, i, j);
+			break;
+		case H_CL:
+			header_known(c, dir, H_CL, q, take, i, j);
+			break;
+		case H_TE:
+			header_known(c, dir, H_TE, q, take, i, j);
+			break;
+		default:
+			break;
+		}
 		q = lf + 1;
 	}
 	d->head_bytes = hb0 + (size_t)(q - p);
