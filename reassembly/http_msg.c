@@ -814,13 +814,14 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 			      : http_hdr_kind(q, 4, 0);
 		} else {
 			take = (size_t)(lf - q) + 1;
-			if (take <= 2 && (take == 1 || q[0] == '\r')) {
-				d->head_bytes = hb0 + (size_t)(q - p);
-				d->m.last_hdr = last;
+			/* The head ends: head_bytes and last_hdr are not
+			 * stored, as http_header_line does not for an empty
+			 * line (the head's end sets a new state, which resets
+			 * head_bytes; last_hdr is read only in ST_HEADERS). */
+			if (take <= 2 && (take == 1 || q[0] == '\r'))
 				return head_end_direct(c, dir, p,
 						       (size_t)(lf + 1 - p),
 						       pre);
-			}
 			/* *lf ends the scans (no tchar, blank or ':') */
 			i = name_len(q, (size_t)(end - q));
 			for (j = i; q[j] == ' ' || q[j] == '\t'; j++)
