@@ -745,8 +745,9 @@ static inline const uint8_t *lf_after(const uint8_t *s, const uint8_t *lim16)
  * per-line state (position, last header) lives in locals, stored back
  * before anything that might read it; the head bytes are those before p
  * plus q - p. */
-size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
-			   size_t n, uint64_t ts, size_t pre)
+static inline __attribute__((always_inline)) size_t
+headers_direct(struct rs_http_conn *c, const int dir, const uint8_t *p,
+	       size_t n, uint64_t ts, size_t pre)
 {
 #ifdef HTTP_SSE2
 	struct http_dir *d = &c->d[dir];
@@ -876,6 +877,14 @@ size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
 #else
 	return headers_plain(c, dir, p, n, ts, pre);
 #endif
+}
+
+/* A copy of the loop for each direction, whose tests of dir fold. */
+size_t http_headers_direct(struct rs_http_conn *c, int dir, const uint8_t *p,
+			   size_t n, uint64_t ts, size_t pre)
+{
+	return dir ? headers_direct(c, 1, p, n, ts, pre)
+		   : headers_direct(c, 0, p, n, ts, pre);
 }
 
 /* ---- bodies ------------------------------------------------------------ */
