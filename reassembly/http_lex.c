@@ -183,11 +183,12 @@ int http_parse_request(struct http_req *r, const struct http_lv *lv,
 	const uint8_t *p = lv->p, *vp;
 	size_t n = lv->len, i = 0, u, e, s, ue, vn;
 
-	/* Most requests are GETs: one word compare instead of the walk. */
+	/* Most requests are GETs: one word compare instead of the walk (and
+	 * p[3], the SP, needs no second look below). */
 	if (n >= 4 && http_ld32(p) == http_ld32((const uint8_t *)"GET ")) {
 		memcpy(r->method, "GET", 4);
 		r->method_len = 3;
-		i = 3;
+		i = 4;
 	} else {
 		while (i < n && http_tchar(p[i]))
 			i++;
@@ -225,8 +226,10 @@ int http_parse_request(struct http_req *r, const struct http_lv *lv,
 		e--;
 	/* The usual " HTTP/1.1" at the end: the version word found without
 	 * the byte-by-byte walk back (it has no blank; p[u] is no blank, so
-	 * e - 9 > u). */
-	if (e - u >= 9 && ws(p[e - 9]) && http_version_ok(p + e - 8, 8)) {
+	 * e - 9 > u), and checked by one word compare when it is 1.1. */
+	if (e - u >= 9 && ws(p[e - 9]) &&
+	    (http_ld64(p + e - 8) == http_ld64((const uint8_t *)"HTTP/1.1") ||
+	     http_version_ok(p + e - 8, 8))) {
 		s = e - 8;
 		for (ue = s - 1; ue > u && ws(p[ue - 1]); ue--)
 			;
