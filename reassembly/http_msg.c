@@ -751,7 +751,7 @@ headers_direct(struct rs_http_conn *c, const int dir, const uint8_t *p,
 {
 #ifdef HTTP_SSE2
 	struct http_dir *d = &c->d[dir];
-	const uint8_t *q = p, *end = p + n, *lim, *lim16, *lim32;
+	const uint8_t *q = p, *lim, *lim16, *lim32;
 	uint64_t hb0 = d->head_bytes;
 	size_t cap1 = (size_t)d->ln.cap + 1, room;
 	uint8_t last = d->m.last_hdr;
@@ -765,9 +765,11 @@ headers_direct(struct rs_http_conn *c, const int dir, const uint8_t *p,
 	 * one longer than 32 bytes is measured. */
 	room = hb0 < RS_HTTP_HEADER_BLOCK_MAX
 		       ? (size_t)(RS_HTTP_HEADER_BLOCK_MAX - hb0) : 0;
-	if (n < 32 || room < 32 || cap1 <= 32)
+	if (room > n)
+		room = n;
+	if (room < 32 || cap1 <= 32)
 		return headers_plain(c, dir, p, n, ts, pre);
-	lim = room < n ? p + room : end;
+	lim = p + room;
 	lim16 = lim - 16;
 	lim32 = lim - 32;
 	for (;;) {
@@ -824,7 +826,7 @@ headers_direct(struct rs_http_conn *c, const int dir, const uint8_t *p,
 						       (size_t)(lf + 1 - p),
 						       pre);
 			/* *lf ends the scans (no tchar, blank or ':') */
-			i = name_len(q, (size_t)(end - q));
+			i = name_len(q, (size_t)(lim - q));
 			for (j = i; q[j] == ' ' || q[j] == '\t'; j++)
 				;
 			if (!i || q[j] != ':') { /* obs-fold or a bad name */
