@@ -266,13 +266,20 @@ bool http_parse_status(const uint8_t *p, size_t n, int *status, bool *http10)
 {
 	size_t i = 8;
 
-	/* The usual "HTTP/1.1 ddd" then the end or SP: one word compare. */
-	if (n >= 12 && http_ld64(p) == http_ld64((const uint8_t *)"HTTP/1.1") &&
-	    p[8] == ' ' && digit(p[9]) && digit(p[10]) && digit(p[11]) &&
-	    (n == 12 || ws(p[12]))) {
-		*status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-		*http10 = false;
-		return *status >= 100;
+	/* The usual "HTTP/1.1 ddd" then the end or SP: one word compare, and
+	 * one for " ddd": XOR makes the SP 0 and digits 0..9, and a byte
+	 * b <= 9 is one whose b | (b + 6) has no high bits (adding 6 carries
+	 * into the next byte only from a byte that fails anyway). */
+	if (n >= 12 && http_ld64(p) == http_ld64((const uint8_t *)"HTTP/1.1")) {
+		uint32_t t = http_ld32(p + 8) ^ 0x30303020u;
+
+		if (((t | (t + 0x06060600u)) & 0xf0f0f0ffu) == 0 &&
+		    (n == 12 || ws(p[12]))) {
+			*status = (p[9] - '0') * 100 + (p[10] - '0') * 10 +
+				  (p[11] - '0');
+			*http10 = false;
+			return *status >= 100;
+		}
 	}
 	if (n < 12 || !http_version_ok(p, 8) || !ws(p[8]))
 		return false;
