@@ -758,6 +758,8 @@ headers_direct(struct rs_http_conn *c, const int dir, const uint8_t *p,
 	/* Name lengths http_hdr_kind can know in this direction. */
 	const uint64_t known = (1ull << 14 | 1ull << 17) |
 			       (dir ? 0 : 1ull << 4 | 1ull << 10);
+	/* name_colon's bits of the other names (not the empty one). */
+	const unsigned other = ~((unsigned)known | 1u);
 
 	/* A line whose LF is at lim or later takes the head over the limit
 	 * (head bytes + its raw bytes): the LF scans stop at lim.  A line of
@@ -802,13 +804,14 @@ headers_direct(struct rs_http_conn *c, const int dir, const uint8_t *p,
 			if (q <= lim16)
 				nc = name_colon(http_load16(q));
 		}
-		/* The usual name (an empty line has none). */
+		/* The usual name (an empty line has none): nc has one bit at
+		 * most, and one test tells this case. */
+		if (__builtin_expect((nc & other) != 0, 1)) {
+			last = H_OTHER;
+			q = lf + 1;
+			continue;
+		}
 		if (nc > 1) {
-			if (__builtin_expect(!(nc & known), 1)) {
-				last = H_OTHER;
-				q = lf + 1;
-				continue;
-			}
 			/* By its bit, the length's case of http_hdr_kind
 			 * (known has 4 and 10 only for dir 0). */
 			i = j = (unsigned)__builtin_ctz(nc);
