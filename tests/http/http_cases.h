@@ -341,6 +341,25 @@ static const struct tcase cases[] = {
   1, { { "GET", "/x", "h", NULL, -1, 0, 0,
 	 FG(BAD_REQUEST) | FG(NO_RESPONSE) } } },
 
+/* Start lines on both sides of their parsers' fast paths: GET then more
+ * blanks, another method, a version other than 1.1, blanks before it, a
+ * status line of 12 bytes, blanks other than one SP around the code
+ * (accepted), and a code that is no number. */
+{ "start_line_forms", 0, {
+	D0("GET  /a HTTP/1.1\r\n\r\nGET /b HTTP/1.0\r\n\r\n"
+	   "HEAD /c HTTP/1.1\r\n\r\nGET /d  HTTP/1.1\r\n\r\n"
+	   "GET /e HTTP/1.1\r\n\r\n"),
+	D1("HTTP/1.1 204\r\n\r\n"
+	   "HTTP/1.1  201 Two SP\r\nContent-Length: 0\r\n\r\n"
+	   "HTTP/1.1\t202 Tab\r\nContent-Length: 0\r\n\r\n"
+	   "HTTP/1.1 203\tTab\r\nContent-Length: 0\r\n\r\n"
+	   "HTTP/1.1 2x0 Odd\r\nContent-Length: 0\r\n\r\n"), EOF1 },
+  5, { { "GET", "/a", NULL, NULL, 204, 0, 0, 0 },
+       { "GET", "/b", NULL, NULL, 201, 0, 0, 0 },
+       { "HEAD", "/c", NULL, NULL, 202, 0, 0, 0 },
+       { "GET", "/d", NULL, NULL, 203, 0, 0, 0 },
+       { "GET", "/e", NULL, NULL, -1, 0, 0, FG(BAD_RESPONSE) } } },
+
 { "not_http_short_binary", 0, {
 	B0("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\nabc\n"),
 	B1("\x16\x03\x03\x00\x7a\x02\x00") },
