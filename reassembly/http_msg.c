@@ -353,10 +353,14 @@ static void req_head_end(struct rs_http_conn *c)
 		stop_all(c);
 		return;
 	}
-	switch (body) {
-	case B_NONE:
+	/* Most requests have no body: tested first. */
+	if (__builtin_expect(body == B_NONE, 1)) {
 		http_body_ended(c);
 		http_req_finish(c);
+		return;
+	}
+	switch (body) {
+	case B_NONE:
 		break;
 	case B_LEN:
 		http_to_state(d, ST_BODY_LEN);
