@@ -780,7 +780,7 @@ headers_direct(struct rs_http_conn *c, const int dir, const uint8_t *p,
 	lim32 = lim - 32;
 	for (;;) {
 		const uint8_t *lf;
-		size_t take, i, j;
+		size_t take, len, i, j;
 		unsigned nc = 0, m;
 		int hdr;
 
@@ -856,22 +856,22 @@ headers_direct(struct rs_http_conn *c, const int dir, const uint8_t *p,
 			hdr = http_hdr_kind(q, i, dir);
 		}
 		last = (uint8_t)hdr;
-		take = (size_t)(lf - q) - (lf[-1] == '\r');
+		len = (size_t)(lf - q) - (lf[-1] == '\r');
 		/* A copy of header_known for each kind, in which its tests of
 		 * the kind and (for Host and User-Agent, dir 0's only) of dir
 		 * fold away. */
 		switch (hdr) {
 		case H_HOST:
-			header_known(c, 0, H_HOST, q, take, i, j);
+			header_known(c, 0, H_HOST, q, len, i, j);
 			break;
 		case H_UA:
-			header_known(c, 0, H_UA, q, take, i, j);
+			header_known(c, 0, H_UA, q, len, i, j);
 			break;
 		case H_CL:
-			header_known(c, dir, H_CL, q, take, i, j);
+			header_known(c, dir, H_CL, q, len, i, j);
 			break;
 		case H_TE:
-			header_known(c, dir, H_TE, q, take, i, j);
+			header_known(c, dir, H_TE, q, len, i, j);
 			break;
 		default:
 			break;
