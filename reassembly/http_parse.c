@@ -229,8 +229,12 @@ start_line_direct(struct rs_http_conn *c, int dir, const uint8_t *p, size_t n,
 		http_status_line(c, &lv);
 		if (d->st != ST_HEADERS)
 			return take;
-		return take + http_headers_direct(c, 1, p + take, n - take, ts,
-						  take);
+		take += http_headers_direct(c, 1, p + take, n - take, ts, take);
+		/* A short body often follows in the segment: taken here, as
+		 * the next round would, without its dispatch. */
+		if (d->st == ST_BODY_LEN && take < n && !c->not_http)
+			take += body_take(c, 1, p + take, n - take);
+		return take;
 	}
 	/* http_request_line's check for junk before anything HTTP is not
 	 * needed: this path runs only after HTTP was seen. */
