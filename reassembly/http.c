@@ -214,6 +214,11 @@ void http_cur_flush(struct rs_http_conn *c)
 				       RS_HTTP_PENDING_MAX];
 	uint8_t *s = c->store + e->pos % STORE + e->head_len;
 
+	e->method_len = r->method_len;
+	e->uri_len = r->uri_len;
+	e->host_len = r->host_len;
+	e->ua_len = r->ua_len;
+	e->version_len = r->version_len;
 	http_copy(s, r->method, r->method_len);
 	s += r->method_len;
 	http_copy(s, r->uri, r->uri_len);
@@ -364,37 +369,20 @@ static void evict(struct rs_http_conn *c)
 	http_emit_front(c);
 }
 
-/* The request being parsed joins the queue with its fields (and its raw
- * head when still kept whole).  Returns its seq. */
-uint64_t http_commit(struct rs_http_conn *c, uint32_t flags)
+/* The queue's new entry for the request in cur, whose fields need slen
+ * bytes of room (there now); returns its seq. */
+static inline uint64_t commit_entry(struct rs_http_conn *c, uint32_t flags,
+				    size_t slen)
 {
 	struct http_req *r = &c->cur;
-	struct http_pend *e;
-	size_t slen = (size_t)r->method_len + r->uri_len + r->host_len +
-		      r->ua_len + r->version_len;
+	struct http_pend *e =
+		&c->pend[(c->p_head + c->p_count) % RS_HTTP_PENDING_MAX];
+	uint64_t seq = c->next_seq++;
 
-	if (!c->has_cur)
-		http_cur_begin(c, c->d[0].last_ts);
-	if (!r->keep)
-		r->used = 0;
-	if (c->p_count == RS_HTTP_PENDING_MAX)
-		evict(c);
-	/* The fields must fit; the raw head goes first, then older requests
-	 * (the store is larger than any set of fields, so this ends). */
-	while (!store_grow(c, slen)) {
-		if (r->used) {
-			r->used = 0;
-			r->keep = false;
-		} else if (c->p_count) {
-			evict(c);
-		} else {
-			r->pos = 0;
-		}
-	}
-	e = &c->pend[(c->p_head + c->p_count) % RS_HTTP_PENDING_MAX];
 	/* Every field set one by one: a memset of the entry is compiled to
-	 * `rep stos`, whose start-up cost was a quarter of this function. */
-	e->seq = c->next_seq++;
+	 * `rep stos`, whose start-up cost was a quarter of this function.
+	 * The field lengths are not: while cur_held, cur has them (set when
+	 * the fields move, http_cur_flush). */
 	e->ts_ns = r->ts;
 	e->resp_ts_ns = 0;
 	e->req_body_len = e->resp_body_len = 0;
@@ -405,11 +393,6 @@ uint64_t http_commit(struct rs_http_conn *c, uint32_t flags)
 	e->flags = r->flags | flags;
 	e->status = -1;
 	e->kind = r->kind;
-	e->method_len = r->method_len;
-	e->uri_len = r->uri_len;
-	e->host_len = r->host_len;
-	e->ua_len = r->ua_len;
-	e->version_len = r->version_len;
 	e->body_off = c->b_end;
 	e->body_full = true;
 	/* The fields' room is kept; they stay in cur (see cur_held). */
@@ -421,8 +404,58 @@ uint64_t http_commit(struct rs_http_conn *c, uint32_t flags)
 	/* No response can come any more. */
 	if (c->d[1].eof || c->d[1].st == ST_STOP)
 		e->resp_done = true;
-	c->req_seq = e->seq;
-	return e->seq;
+	c->req_seq = seq;
+	return seq;
+}
+
+/* http_commit when cur is not begun, the queue is full or the fields do
+ * not fit where the region stands: the fields must fit; the raw head goes
+ * first, then older requests (the store is larger than any set of fields,
+ * so this ends).  Apart, so that the usual commit makes no call. */
+static __attribute__((noinline)) uint64_t
+commit_slow(struct rs_http_conn *c, uint32_t flags, size_t slen)
+{
+	struct http_req *r = &c->cur;
+
+	if (!c->has_cur)
+		http_cur_begin(c, c->d[0].last_ts);
+	if (!r->keep)
+		r->used = 0;
+	if (c->p_count == RS_HTTP_PENDING_MAX)
+		evict(c);
+	while (!store_grow(c, slen)) {
+		if (r->used) {
+			r->used = 0;
+			r->keep = false;
+		} else if (c->p_count) {
+			evict(c);
+		} else {
+			r->pos = 0;
+		}
+	}
+	return commit_entry(c, flags, slen);
+}
+
+/* The request being parsed joins the queue with its fields (and its raw
+ * head when still kept whole).  Returns its seq. */
+uint64_t http_commit(struct rs_http_conn *c, uint32_t flags)
+{
+	struct http_req *r = &c->cur;
+	size_t slen = (size_t)r->method_len + r->uri_len + r->host_len +
+		      r->ua_len + r->version_len;
+	uint64_t need;
+
+	if (!c->has_cur || c->p_count == RS_HTTP_PENDING_MAX)
+		return commit_slow(c, flags, slen);
+	if (!r->keep)
+		r->used = 0;
+	/* store_grow's test for room where the region is (it moves
+	 * nothing then). */
+	need = (uint64_t)r->used + slen;
+	if (need > STORE || r->pos % STORE + need > STORE ||
+	    r->pos + need - store_live(c) > STORE)
+		return commit_slow(c, flags, slen);
+	return commit_entry(c, flags, slen);
 }
 
 /* ---- kept request bodies -------------------------------------------

@@ -251,7 +251,6 @@ HTTP_REQ_SAME(version_len, version_len);
 /* A request waiting for its response (and maybe the end of its body).
  * Its store region holds [raw head][method][uri][host][ua][version]. */
 struct http_pend {
-	uint64_t seq;
 	uint64_t ts_ns, resp_ts_ns;
 	uint64_t req_body_len, resp_body_len;
 	uint64_t pos;
