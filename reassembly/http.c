@@ -271,8 +271,11 @@ void http_head_append_lines_kept(struct rs_http_conn *c, const uint8_t *p,
 	}
 }
 
-/* Hand the oldest waiting request to the callback, as it is, and drop it. */
-void http_emit_front(struct rs_http_conn *c)
+/* Hand the oldest waiting request to the callback, as it is, and drop it.
+ * Always inline: http_emit_done, the usual emission, makes no further call
+ * for it (http_emit_front has its own copy for the rare others). */
+static inline __attribute__((always_inline)) void
+emit_front(struct rs_http_conn *c)
 {
 	struct rs_http_layer *l = c->l;
 	struct http_priv *p = l->priv;
@@ -352,13 +355,18 @@ void http_emit_front(struct rs_http_conn *c)
 		c->b_base = c->b_end = 0;
 }
 
+void http_emit_front(struct rs_http_conn *c)
+{
+	emit_front(c);
+}
+
 /* http_try_emit found the front request done. */
 void http_emit_done(struct rs_http_conn *c)
 {
 	const struct http_pend *e;
 
 	do {
-		http_emit_front(c);
+		emit_front(c);
 		e = &c->pend[c->p_head];
 	} while (c->p_count && e->req_done && e->resp_done);
 }
