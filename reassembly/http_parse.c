@@ -198,7 +198,7 @@ start_line_direct(struct rs_http_conn *c, int dir, const uint8_t *p, size_t n,
 {
 	struct http_dir *d = &c->d[dir];
 	const uint8_t *lf = start_lf(p, n);
-	size_t take, len, t;
+	size_t take, len;
 	struct http_lv lv;
 	bool crlf;
 
@@ -212,11 +212,11 @@ start_line_direct(struct rs_http_conn *c, int dir, const uint8_t *p, size_t n,
 		return 0;
 	if (dir == 0)
 		http_cur_begin(c, ts);
-	/* As http_lv_direct would fill it (whole: nothing over). */
-	t = len < HTTP_TAIL ? len : HTTP_TAIL;
+	/* As http_lv_direct would fill it (whole: nothing over), but for the
+	 * tail: only a line that is over has its tail read. */
 	lv.p = p;
-	lv.tail = p + len - t;
-	lv.tail_len = t - crlf;
+	lv.tail = p;
+	lv.tail_len = 0;
 	lv.total = len - crlf;
 	lv.len = len - crlf;
 	lv.raw = take;
