@@ -391,12 +391,12 @@ static inline uint64_t commit_entry(struct rs_http_conn *c, uint32_t flags,
 	 * `rep stos`, whose start-up cost was a quarter of this function.
 	 * The field lengths are not: while cur_held, cur has them (set when
 	 * the fields move, http_cur_flush). */
+	e->pos = r->pos;
 	e->ts_ns = r->ts;
 	e->resp_ts_ns = 0;
 	e->req_body_len = e->resp_body_len = 0;
 	e->body_kept = 0;
 	e->req_done = e->resp_done = e->resp_seen = e->body_end = false;
-	e->pos = r->pos;
 	e->head_len = r->keep ? r->used : 0;
 	e->flags = r->flags | flags;
 	e->status = -1;

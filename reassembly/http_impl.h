@@ -249,21 +249,24 @@ HTTP_REQ_SAME(version_len, version_len);
 #undef HTTP_REQ_SAME
 
 /* A request waiting for its response (and maybe the end of its body).
- * Its store region holds [raw head][method][uri][host][ua][version]. */
+ * Its store region holds [raw head][method][uri][host][ua][version].
+ * The field lengths are set when the fields leave cur (http_cur_flush).
+ * Kept body (rs_http_layer_set_keep_body): at body[body_off], body_kept
+ * bytes; body_full while every byte so far was kept; body_end once the
+ * body ended where its framing said. */
 struct http_pend {
-	uint64_t ts_ns, resp_ts_ns;
-	uint64_t req_body_len, resp_body_len;
-	uint64_t pos;
+	uint64_t pos, ts_ns;
+	/* Zero when committed, side by side: a few wide stores clear them.
+	 * The times and the lengths in pairs, as rs_http_txn has them. */
+	uint64_t resp_ts_ns, req_body_len, resp_body_len;
+	uint32_t body_kept;
+	bool req_done, resp_done, resp_seen, body_end;
 	uint32_t head_len, flags;
 	int status;
+	uint32_t body_off;
 	uint16_t method_len, uri_len, host_len, ua_len, version_len;
 	uint8_t kind;
-	bool req_done, resp_done, resp_seen;
-	/* Kept body (rs_http_layer_set_keep_body): at body[body_off], body_kept
-	 * bytes; body_full while every byte so far was kept; body_end once the
-	 * body ended where its framing said. */
-	uint32_t body_off, body_kept;
-	bool body_full, body_end;
+	bool body_full;
 };
 
 struct rs_http_conn {
