@@ -285,11 +285,11 @@ emit_front(struct rs_http_conn *c)
 	bool held = c->cur_held && c->p_count == 1;
 	struct rs_http_txn *t = held ? &c->cur.txn : &p->txn;
 	const uint8_t *s = c->store + e->pos % STORE;
-	/* The entry read whole before anything is stored into t (or the
-	 * stats), which the compiler must assume could change it: t may be
-	 * in c, and it would read each field again after each store. */
-	size_t hl = e->head_len, ml = e->method_len, ul = e->uri_len;
-	size_t nl = e->host_len, al = e->ua_len, vl = e->version_len;
+	/* The entry read whole (but for the field lengths, below) before
+	 * anything is stored into t (or the stats), which the compiler must
+	 * assume could change it: t may be in c, and it would read each
+	 * field again after each store. */
+	size_t hl = e->head_len;
 	uint64_t req_len = e->req_body_len, resp_len = e->resp_body_len;
 	uint64_t ts = e->ts_ns, resp_ts = e->resp_ts_ns;
 	uint32_t kept = e->body_kept;
@@ -299,12 +299,6 @@ emit_front(struct rs_http_conn *c)
 	int status = e->status;
 	uint32_t fl = e->flags | c->cflags;
 	bool seen = e->resp_seen;
-
-	/* http_set_field cut the version to its field already; said again
-	 * here (a cmov) for gcc's link-time inliner, which otherwise sees
-	 * http_copy's 16-byte tail store aimed at the 16-byte field. */
-	if (vl > RS_HTTP_VERSION_MAX - 1)
-		vl = RS_HTTP_VERSION_MAX - 1;
 
 	if (!seen) {
 		fl |= RS_HTTP_F_NO_RESPONSE;
@@ -328,6 +322,17 @@ emit_front(struct rs_http_conn *c)
 	t->req_head_len = hl;
 	s += hl;
 	if (!held) {
+		/* The lengths only here (a held request's are in cur), all
+		 * read before the copies store into t. */
+		size_t ml = e->method_len, ul = e->uri_len, nl = e->host_len;
+		size_t al = e->ua_len, vl = e->version_len;
+
+		/* http_set_field cut the version to its field already; said
+		 * again here (a cmov) for gcc's link-time inliner, which
+		 * otherwise sees http_copy's 16-byte tail store aimed at the
+		 * 16-byte field. */
+		if (vl > RS_HTTP_VERSION_MAX - 1)
+			vl = RS_HTTP_VERSION_MAX - 1;
 #define TAKE(field, lfield, n, src)                                      \
 	do {                                                             \
 		http_copy(t->field, src, n);                             \
