@@ -264,42 +264,43 @@ conn_data(struct rs_http_conn *c, int dir, const uint8_t *data, size_t len,
 	while (len && !c->not_http) {
 		size_t k;
 
-		switch (d->st) {
-		case ST_STOP:
-			return;
-		case ST_WAIT:
-			d->wait_data = true;
-			return;
-		case ST_BODY_EOF:
-			http_body_add(c, dir, len);
-			return;
-		case ST_BODY_LEN:
-		case ST_CHUNK_DATA:
-			k = body_take(c, dir, data, len);
-			break;
-		case ST_LINE:
-			/* Before anything HTTP, line_step counts sniffed bytes. */
+		/* Most segments start a message: tested before the switch's
+		 * indirect jump.  Before anything HTTP, line_step counts
+		 * sniffed bytes. */
+		if (d->st == ST_LINE) {
+			k = 0;
 			if (!d->ln.total && !d->ln.skip &&
-			    (dir || c->http_seen)) {
+			    (dir || c->http_seen))
 				k = start_line_direct(c, dir, data, len, ts_ns);
-				if (k)
-					break;
+			if (!k)
+				k = line_step(c, dir, data, len, ts_ns);
+		} else {
+			switch (d->st) {
+			case ST_STOP:
+				return;
+			case ST_WAIT:
+				d->wait_data = true;
+				return;
+			case ST_BODY_EOF:
+				http_body_add(c, dir, len);
+				return;
+			case ST_BODY_LEN:
+			case ST_CHUNK_DATA:
+				k = body_take(c, dir, data, len);
+				break;
+			case ST_HEADERS:
+				k = 0;
+				if (!d->ln.total && !d->ln.skip &&
+				    (dir || c->http_seen))
+					k = http_headers_direct(c, dir, data,
+								len, ts_ns, 0);
+				if (!k)
+					k = line_step(c, dir, data, len, ts_ns);
+				break;
+			default:
+				k = line_step(c, dir, data, len, ts_ns);
+				break;
 			}
-			k = line_step(c, dir, data, len, ts_ns);
-			break;
-		case ST_HEADERS:
-			if (!d->ln.total && !d->ln.skip &&
-			    (dir || c->http_seen)) {
-				k = http_headers_direct(c, dir, data, len, ts_ns,
-							0);
-				if (k)
-					break;
-			}
-			k = line_step(c, dir, data, len, ts_ns);
-			break;
-		default:
-			k = line_step(c, dir, data, len, ts_ns);
-			break;
 		}
 		data += k;
 		len -= k;
