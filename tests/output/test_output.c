@@ -596,6 +596,46 @@ static void test_flow_lines(void **state)
 	}
 }
 
+/* The endpoint text is cached per flow key: a flow that differs from the
+ * cached one in any single byte of an address or a port (the same client
+ * port to another server, say) gets its own text, in HTTP and flow lines,
+ * not the cached one. */
+static void test_endpoint_keys(void **state)
+{
+	struct fx *x = *state;
+	basic_txn(x->t);
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct rs_flow_info f0, f1;
+		flow_v4(&f0, 0xc6120002, 0xc6120001, 47400, 80);
+		if (v6) {
+			f0.addr_len = 16;
+			for (int i = 0; i < 16; i++) {
+				f0.cli_addr[i] = (uint8_t)(0x20 + i);
+				f0.srv_addr[i] = (uint8_t)(0x60 + i);
+			}
+		}
+		uint8_t *fld[] = {f1.cli_addr, f1.srv_addr,
+				  (uint8_t *)&f1.cli_port, (uint8_t *)&f1.srv_port};
+		size_t len[] = {f0.addr_len, f0.addr_len, 2, 2};
+		for (size_t k = 0; k < 4; k++) {
+			for (size_t i = 0; i < len[k]; i++) {
+				f1 = f0;
+				fld[k][i] ^= 0x41;
+				check_http(x, &f0);
+				check_http(x, &f1);
+				check_http(x, &f0);
+				check_http(x, &f1);
+				size_t before = x->out.len;
+				rs_log_flow(&x->out, &f0, RS_END_FIN);
+				ref_flow(&x->ref, &f0, RS_END_FIN);
+				assert_int_equal(x->out.len - before, x->ref.n);
+				assert_memory_equal(x->out.buf + before, x->ref.b,
+						    x->ref.n);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -605,6 +645,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_longest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_general_way, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_endpoint_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_lines, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -711,9 +711,9 @@ static char *fmt_addr(char *p, const uint8_t *a, uint8_t alen)
  * later flow may reuse); per thread, so workers never share it. */
 #define EP_TXT_MAX 154  /* 4 keys (48) + 2 addresses (45 each) + 2 ports (5 each) */
 /* The key: rs_flow_info's first 40 bytes, proto, addr_len, vlan, cli_addr,
- * srv_addr, cli_port, srv_port, with no padding between, so that two
- * 16-byte compares (bytes 0-15 and 24-39) check them all.  proto and vlan
- * are in it only because they lie there. */
+ * srv_addr, cli_port, srv_port, with no padding between, so that three
+ * 16-byte compares (bytes 0-15, 16-31 and 24-39, the last two overlapping)
+ * check them all.  proto and vlan are in it only because they lie there. */
 #define EP_KEY_LEN 40
 _Static_assert(offsetof(struct rs_flow_info, addr_len) == 1 &&
 	       offsetof(struct rs_flow_info, vlan) == 2 &&
@@ -763,6 +763,7 @@ static inline bool ep_hit(const struct ep_entry *c,
 {
 #if defined(__SSE2__) && !defined(RS_OUTPUT_NO_SSE2)
 	v16 eq = (load16(ep_key(f)) == load16(c->key)) &
+		 (load16(ep_key(f) + 16) == load16(c->key + 16)) &
 		 (load16(ep_key(f) + EP_KEY_LEN - 16) == load16(c->key + EP_KEY_LEN - 16));
 	return mask16(eq) == 0xffff && c->len != 0;
 #else
@@ -786,13 +787,17 @@ static inline __attribute__((always_inline))
 struct ep_entry *ep_set(const struct rs_flow_info *f)
 {
 	/* One multiply of the ports and the address words at both ends (IPv4
-	 * uses the first): its top bits depend on every input bit, so client
-	 * ports spread, and so do many clients on one port. */
-	uint32_t ports, a0, a3;
-	memcpy(&ports, &f->cli_port, 4);
+	 * uses the first) of both addresses: its top bits depend on every
+	 * input bit, so client ports spread, and so do many clients on one
+	 * port and one client's connections to many servers. */
+	uint32_t ports, a0, a3, s0, s3;
+	memcpy(&ports, ep_key(f) + offsetof(struct rs_flow_info, cli_port), 4);
 	memcpy(&a0, f->cli_addr, 4);
 	memcpy(&a3, f->cli_addr + 12, 4);
-	uint64_t h = ((uint64_t)ports << 32 | (a0 ^ a3)) * UINT64_C(0x9e3779b97f4a7c15);
+	memcpy(&s0, f->srv_addr, 4);
+	memcpy(&s3, f->srv_addr + 12, 4);
+	uint64_t h = ((uint64_t)ports << 32 | (a0 ^ a3 ^ s0 ^ s3)) *
+		     UINT64_C(0x9e3779b97f4a7c15);
 	_Static_assert(EP_SETS == 128, "h >> 57 picks one of 128 sets");
 	return ep_cache[h >> 57];
 }
