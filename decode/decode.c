@@ -558,7 +558,8 @@ static derr decode(struct rs_pkt *p, int linktype, const uint8_t *frame,
 }
 
 /* The fast path below writes every field of struct rs_pkt before window
- * (the layout leaves no padding between them) and clears the rest. */
+ * (the layout leaves no padding between them) and clears the rest; for
+ * rs_decode_flow it writes only the fields the flow layer reads. */
 #define FAST_TAIL offsetof(struct rs_pkt, window)
 #define PKT_SZ(m) sizeof(((struct rs_pkt *)0)->m)
 static_assert(FAST_TAIL - offsetof(struct rs_pkt, flags) ==
@@ -610,7 +611,7 @@ static inline bool fast_eth_ipv4_tcp(struct rs_pkt *p, const uint8_t *frame,
 	}
 
 	/* Not pkt_reset: the fields written below fill the struct up to
-	 * window; from there on it is zero but for tcp_flags and the
+	 * window; from there on it is zero but for window, tcp_flags and the
 	 * timestamp option.  The flow layer reads only tcp_flags and
 	 * vlan_count there. */
 	if (flow_only)

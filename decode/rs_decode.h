@@ -90,9 +90,9 @@ struct rs_pkt {
 	uint64_t ts_ns;             /* filled by the caller, not by rs_decode */
 
 	/* Laid out for decode's fast path (Ethernet, IPv4, TCP): the fields it
-	 * writes come first with no padding between them, those it leaves zero
-	 * (but for the timestamp option) follow from vlan_count on, so that it
-	 * clears one run of bytes, not all of them. */
+	 * writes come first with no padding between them, and from window on
+	 * it clears one run of bytes (then writes window, tcp_flags and the
+	 * timestamp option), not all of them. */
 	uint16_t flags;             /* RS_PKT_* */
 	uint16_t ethertype;         /* innermost, host order; 0 for raw IP */
 	uint8_t ip_version;         /* 4, 6, or 0 for non-IP */

@@ -147,7 +147,9 @@ struct http_line {
 struct http_lv {
 	const uint8_t *p;           /* first `len` bytes of the line */
 	size_t len;
-	const uint8_t *tail;        /* last `tail_len` bytes of the line */
+	/* The line's last `tail_len` bytes, read only when `over` (a line
+	 * that is not over may come with an empty tail: start_line_direct). */
+	const uint8_t *tail;
 	size_t tail_len;
 	uint64_t total;             /* real length */
 	uint64_t raw;               /* bytes consumed, CR LF included */

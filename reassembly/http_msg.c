@@ -360,7 +360,7 @@ static void req_head_end(struct rs_http_conn *c)
 		return;
 	}
 	switch (body) {
-	case B_NONE:
+	case B_NONE:    /* taken above; here for -Wswitch */
 		break;
 	case B_LEN:
 		http_to_state(d, ST_BODY_LEN);

@@ -164,7 +164,9 @@ void rs_flow_worker_free(struct rs_flow_worker *w);
  * be buffered out of order.  Returns 0 (also for packets skipped, or whose
  * flow another worker owns: counted), -ENOSPC when the table is full and
  * nothing of this worker's could be evicted, -ENOMEM; both counted.
- * Worker thread, online.  p->ts_ns moves the worker's clock forward. */
+ * Worker thread, online.  p->ts_ns moves the worker's clock forward.
+ * Reads only the fields that rs_decode_flow() writes (the worker decodes
+ * with it): a new read of any other field of p needs rs_decode() there. */
 int rs_flow_packet(struct rs_flow_worker *w, const struct rs_pkt *p);
 
 /* Time moves to now_ns (packet time for files, clock for live): end this
