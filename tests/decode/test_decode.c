@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "check.h"
+#include "flow_view.h"
 
 /* ---- Controls ---- */
 
@@ -342,23 +343,6 @@ static void test_stats_totals(void **state)
  * of both tables, cut at every length, with wirelen equal and larger, and
  * with each header byte set to values that steer the fast path's checks.
  * rs_decode_flow must give the same result, counters and flow fields. */
-/* The fields rs_decode_flow writes on every path (rs_decode.h), equal. */
-static bool flow_view_equal(const struct rs_pkt *a, const struct rs_pkt *b)
-{
-#define EQ(f) (memcmp(&a->f, &b->f, sizeof(a->f)) == 0)
-	if (!(EQ(frame) && EQ(caplen) && EQ(wirelen) && EQ(ts_ns) &&
-	      EQ(flags) && EQ(ip_version) && EQ(l4proto) && EQ(addr_len) &&
-	      EQ(src) && EQ(dst) && EQ(l3) && EQ(l4) && EQ(payload) &&
-	      EQ(payload_len) && EQ(sport) && EQ(dport) && EQ(seq) &&
-	      EQ(ack) && EQ(tcp_flags) && EQ(vlan_count)))
-		return false;
-#undef EQ
-	for (unsigned i = 0; i < a->vlan_count && i < RS_MAX_VLAN; i++)
-		if (a->vlan_id[i] != b->vlan_id[i])
-			return false;
-	return true;
-}
-
 static void agree(const char *name, const uint8_t *data, uint32_t n,
 		  uint32_t wire)
 {

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../decode/flow_view.h"
 #include "fuzz_util.h"
 #include "rs_decode.h"
 
@@ -39,23 +40,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool same_view(const struct rs_pkt *a, const struct rs_pkt *b)
 {
 	return memcmp(a, b, sizeof(*a)) == 0;
-}
-
-/* The fields rs_decode_flow writes on every path, equal. */
-static bool same_flow_view(const struct rs_pkt *a, const struct rs_pkt *b)
-{
-#define EQ(f) (memcmp(&a->f, &b->f, sizeof(a->f)) == 0)
-	if (!(EQ(frame) && EQ(caplen) && EQ(wirelen) && EQ(ts_ns) &&
-	      EQ(flags) && EQ(ip_version) && EQ(l4proto) && EQ(addr_len) &&
-	      EQ(src) && EQ(dst) && EQ(l3) && EQ(l4) && EQ(payload) &&
-	      EQ(payload_len) && EQ(sport) && EQ(dport) && EQ(seq) &&
-	      EQ(ack) && EQ(tcp_flags) && EQ(vlan_count)))
-		return false;
-#undef EQ
-	for (unsigned i = 0; i < a->vlan_count && i < RS_MAX_VLAN; i++)
-		if (a->vlan_id[i] != b->vlan_id[i])
-			return false;
-	return true;
 }
 
 static void check_addrs(const struct rs_pkt *p)
@@ -140,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&p3, 0x3c, sizeof(p3));
 	p3.ts_ns = 42;
 	e3 = rs_decode_flow(&p3, lt, frame, caplen, wirelen, &st3);
-	FZ_CHECK(e3 == e0 && same_flow_view(&p0, &p3));
+	FZ_CHECK(e3 == e0 && flow_view_equal(&p0, &p3));
 	FZ_CHECK(memcmp(&st0, &st3, sizeof(st0)) == 0);
 	if (lt != RS_LINKTYPE_ETHERNET)
 		FZ_CHECK(same_view(&p0, &p3));
