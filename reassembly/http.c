@@ -173,6 +173,16 @@ static uint64_t store_live(const struct rs_http_conn *c)
 	return c->p_count ? c->pend[c->p_head].pos : c->cur.pos;
 }
 
+/* Whether the current region can grow to `need` bytes where it stands
+ * (store_grow's first case: nothing moves). */
+static inline bool store_fits(const struct rs_http_conn *c, uint64_t need)
+{
+	const struct http_req *r = &c->cur;
+
+	return need <= STORE && r->pos % STORE + need <= STORE &&
+	       r->pos + need - store_live(c) <= STORE;
+}
+
 /* Make room for n more bytes at the end of the current region, moving it to
  * the ring's start if needed.  Returns false when it cannot fit now. */
 static bool store_grow(struct rs_http_conn *c, size_t n)
@@ -183,7 +193,7 @@ static bool store_grow(struct rs_http_conn *c, size_t n)
 
 	if (need > STORE)
 		return false;
-	if (phys + need <= STORE && r->pos + need - live <= STORE)
+	if (store_fits(c, need))
 		return true;
 	wrapped = r->pos - phys + STORE;
 	if (wrapped + need - live > STORE)
@@ -253,11 +263,7 @@ void http_head_append(struct rs_http_conn *c, const uint8_t *p, size_t n)
 void http_head_append_lines_kept(struct rs_http_conn *c, const uint8_t *p,
 				 size_t n)
 {
-	struct http_req *r = &c->cur;
-	uint64_t need = (uint64_t)r->used + n;
-
-	if (need <= STORE && r->pos % STORE + need <= STORE &&
-	    r->pos + need - store_live(c) <= STORE) {
+	if (store_fits(c, (uint64_t)c->cur.used + n)) {
 		store_put(c, p, n);
 		return;
 	}
@@ -456,17 +462,12 @@ uint64_t http_commit(struct rs_http_conn *c, uint32_t flags)
 	struct http_req *r = &c->cur;
 	size_t slen = (size_t)r->method_len + r->uri_len + r->host_len +
 		      r->ua_len + r->version_len;
-	uint64_t need;
 
 	if (!c->has_cur || c->p_count == RS_HTTP_PENDING_MAX)
 		return commit_slow(c, flags, slen);
 	if (!r->keep)
 		r->used = 0;
-	/* store_grow's test for room where the region is (it moves
-	 * nothing then). */
-	need = (uint64_t)r->used + slen;
-	if (need > STORE || r->pos % STORE + need > STORE ||
-	    r->pos + need - store_live(c) > STORE)
+	if (!store_fits(c, (uint64_t)r->used + slen))
 		return commit_slow(c, flags, slen);
 	return commit_entry(c, flags, slen);
 }
