@@ -132,7 +132,7 @@ static void on_txn_replay(void *user, const struct rs_flow_info *f,
 			  const struct rs_http_txn *t)
 {
 	struct rs_worker *w = user;
-	rs_log_http(&w->http_out, f, t);
+	on_txn(user, f, t);
 	/* Copies what it needs into this worker's queue; never waits. */
 	rs_replay_submit(w->app->replay, w->id, f, t);
 }
